@@ -1,0 +1,89 @@
+// All tunables of redoubt-server in one place: every limit, timeout and size lives here.
+// Filled from the TOML file (+ REDOUBT_* environment overrides) by app/config_file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/secret.hpp"
+
+namespace redoubt {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct database_settings {
+  std::string conninfo;        // libpq keywords; never a password
+  secret_string password;      // read from password_file
+  int pool_size = 8;
+  milliseconds connect_timeout{5000};
+  milliseconds statement_timeout{5000};
+  milliseconds idle_in_transaction_timeout{10000};
+  milliseconds acquire_timeout{3000};  // waiting for a pooled connection
+};
+
+struct tls_settings {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct auth_settings {
+  // Argon2id cost. Interactive defaults per libsodium; tests lower them.
+  std::uint64_t argon2_opslimit = 2;
+  std::uint64_t argon2_memlimit_kib = 64 * 1024;
+  int hash_threads = 2;               // bounded pool for password hashing
+  std::size_t min_password_length = 12;
+  std::size_t max_password_length = 256;
+  seconds session_idle_timeout{7 * 24 * 3600};
+  seconds session_absolute_timeout{30 * 24 * 3600};
+  int login_failures_per_minute = 10;  // per username and per IP
+  std::string common_passwords_file;   // bundled list; empty = built-in path
+};
+
+struct limits_settings {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_ws_message_bytes = 64 * 1024;
+  std::size_t max_message_body_chars = 8000;   // Unicode scalar values
+  std::size_t max_ws_send_queue_frames = 1024;
+  std::size_t max_ws_send_queue_bytes = 4 * 1024 * 1024;
+  std::size_t max_inflight_sends_per_connection = 64;
+  std::size_t max_connections = 18000;
+  seconds tls_handshake_timeout{10};
+  seconds header_read_timeout{10};
+  seconds body_read_timeout{30};
+  seconds http_keepalive_timeout{60};
+  seconds ws_idle_timeout{60};  // ping every half of it; close if nothing comes back
+  int history_page_max = 200;
+  int messages_per_second = 20;  // per user, token bucket
+  int messages_burst = 60;
+  int typing_per_10s = 10;
+  int requests_per_second_per_ip = 50;
+  int requests_burst_per_ip = 200;
+  std::size_t max_room_name_chars = 80;
+  std::size_t max_topic_chars = 500;
+  std::size_t group_commit_max_batch = 256;
+  int group_commit_writers = 2;
+};
+
+struct server_settings {
+  std::string listen_address = "127.0.0.1";
+  unsigned short listen_port = 8443;
+  int threads = 0;  // 0 = one per core
+  std::string public_origin = "https://localhost:8443";
+  std::vector<std::string> allowed_origins;  // WebSocket / CSRF Origin allowlist
+  std::string web_root;                      // built web client; empty = none
+  std::string log_level = "info";
+};
+
+struct settings {
+  server_settings server;
+  tls_settings tls;
+  database_settings database;
+  auth_settings auth;
+  limits_settings limits;
+};
+
+}  // namespace redoubt
