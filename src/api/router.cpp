@@ -1,0 +1,468 @@
+#include "api/router.hpp"
+
+#include <charconv>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <boost/url/pct_string_view.hpp>
+
+#include "api/errors.hpp"
+#include "base/log.hpp"
+#include "proto/json_util.hpp"
+#include "proto/render.hpp"
+#include "proto/text.hpp"
+
+namespace redoubt::api {
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+namespace {
+
+http_response json_response(int status, const json::value& v) {
+  http_response r;
+  r.status = status;
+  r.body = json::serialize(v);
+  return r;
+}
+
+http_response no_content() {
+  http_response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+std::optional<std::int64_t> parse_id(std::string_view s) {
+  std::int64_t v = 0;
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+  std::size_t i = 0;
+  while (i <= query.size()) {
+    auto j = query.find('&', i);
+    if (j == std::string_view::npos) j = query.size();
+    auto pair = query.substr(i, j - i);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    i = j + 1;
+  }
+  return std::nullopt;
+}
+
+std::string session_cookie_header(const std::string& token, std::int64_t max_age) {
+  return std::string(session_cookie) + "=" + token + "; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=" +
+         std::to_string(max_age);
+}
+
+auth::client_info client_of(const http_request& req) {
+  return {req.remote_ip, std::string(req.header("user-agent").substr(0, 256)), req.request_id};
+}
+
+}  // namespace
+
+std::optional<std::string> cookie_value(std::string_view header, std::string_view name) {
+  std::size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ';')) ++i;
+    auto j = header.find(';', i);
+    if (j == std::string_view::npos) j = header.size();
+    auto pair = header.substr(i, j - i);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    i = j + 1;
+  }
+  return std::nullopt;
+}
+
+router::router(app_context ctx)
+    : ctx_(ctx),
+      per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip) {}
+
+bool router::origin_allowed(std::string_view origin) const {
+  for (const auto& o : ctx_.config.server.allowed_origins)
+    if (o == origin) return true;
+  return origin == ctx_.config.server.public_origin;
+}
+
+awaitable<result<chat::session_info>> router::session_of(const http_request& req) {
+  auto token = cookie_value(req.header("cookie"), session_cookie);
+  if (!token) co_return make_error(errc::unauthenticated, "not signed in");
+  co_return co_await ctx_.accounts.authenticate(*token);
+}
+
+awaitable<upgrade_decision> router::authorize_upgrade(const http_request& req) {
+  upgrade_decision d;
+  auto origin = req.header("origin");
+  // Browsers always send Origin on WebSocket handshakes: a foreign one is a cross-site attempt.
+  if (!origin.empty() && !origin_allowed(origin)) {
+    d.refusal = error_response(errc::permission_denied, "origin not allowed");
+    co_await ctx_.repo.audit({std::nullopt, "ws.upgrade", std::string(origin.substr(0, 200)), req.remote_ip,
+                              req.request_id, "denied_origin"});
+    co_return d;
+  }
+  std::chrono::seconds retry{1};
+  if (!per_ip_.allow(req.remote_ip, &retry)) {
+    ctx_.stats.rate_limited.fetch_add(1);
+    d.refusal = error_response(errc::resource_exhausted, "too many requests");
+    co_return d;
+  }
+  auto s = co_await session_of(req);
+  if (!s) {
+    d.refusal = error_response(s.error());
+    co_return d;
+  }
+  d.session = std::move(*s);
+  co_return d;
+}
+
+awaitable<http_response> router::handle(http_request req) {
+  auto start = std::chrono::steady_clock::now();
+  http_response res;
+  std::chrono::seconds retry{1};
+  if (req.path != "/healthz" && req.path != "/readyz" && req.path != "/metrics" &&
+      !per_ip_.allow(req.remote_ip, &retry)) {
+    ctx_.stats.rate_limited.fetch_add(1);
+    res = error_response(errc::resource_exhausted, "too many requests");
+    res.headers.clear();
+    res.headers.emplace_back("Retry-After", std::to_string(std::max<long>(1, retry.count())));
+  } else {
+    res = co_await dispatch(req);
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  ctx_.stats.count_request(res.status, static_cast<std::uint64_t>(us.count()));
+  log::info("http_request", {{"request_id", req.request_id}, {"method", req.method}, {"path", req.path.substr(0, 200)},
+                             {"status", res.status}, {"ip", req.remote_ip}, {"us", us.count()}});
+  co_return res;
+}
+
+std::string router::render_metrics() {
+  std::string out;
+  auto& m = ctx_.stats;
+  append_metric(out, "redoubt_connections_total", "counter", "Accepted TCP connections.", m.connections_total.load());
+  append_metric(out, "redoubt_connections_open", "gauge", "Open connections.", m.connections_open.load());
+  append_metric(out, "redoubt_ws_open", "gauge", "Open WebSocket sessions.", m.ws_open.load());
+  append_metric(out, "redoubt_ws_frames_in_total", "counter", "WebSocket frames received.", m.ws_frames_in.load());
+  append_metric(out, "redoubt_ws_frames_out_total", "counter", "WebSocket frames queued for sending.", m.ws_frames_out.load());
+  append_metric(out, "redoubt_ws_slow_consumer_closes_total", "counter", "Connections closed for not reading.",
+                m.ws_slow_consumer_closes.load());
+  append_metric(out, "redoubt_tls_handshake_failures_total", "counter", "Failed TLS handshakes.", m.tls_handshake_failures.load());
+  out += "# HELP redoubt_http_requests_total HTTP requests by status class.\n# TYPE redoubt_http_requests_total counter\n";
+  for (std::size_t i = 1; i < m.requests_by_class.size(); ++i) {
+    auto label = "class=\"" + std::to_string(i) + "xx\"";
+    append_metric(out, "redoubt_http_requests_total", "counter", "", m.requests_by_class[i].load(), label.c_str());
+  }
+  append_metric(out, "redoubt_http_request_duration_seconds_sum", "counter", "Total request handling time.",
+                m.request_latency_us_sum.load() / 1e6);
+  append_metric(out, "redoubt_http_request_duration_seconds_count", "counter", "Requests timed.", m.request_count.load());
+  append_metric(out, "redoubt_messages_acked_total", "counter", "Messages acknowledged after commit.", m.messages_acked.load());
+  append_metric(out, "redoubt_ack_latency_seconds_sum", "counter", "Total send-to-ack time.", m.ack_latency_us_sum.load() / 1e6);
+  append_metric(out, "redoubt_rate_limited_total", "counter", "Requests refused by rate limits.", m.rate_limited.load());
+  auto ws = ctx_.writer.stats();
+  append_metric(out, "redoubt_commit_batches_total", "counter", "Group-commit transactions.", ws.batches);
+  append_metric(out, "redoubt_commit_batch_messages_total", "counter", "Messages written by group commits.", ws.messages);
+  append_metric(out, "redoubt_commit_failures_total", "counter", "Failed group commits.", ws.failures);
+  append_metric(out, "redoubt_commit_queue_length", "gauge", "Messages waiting for a group commit.", ws.queued);
+  auto ps = ctx_.pool->stats();
+  append_metric(out, "redoubt_db_pool_size", "gauge", "Open database connections.", ps.size);
+  append_metric(out, "redoubt_db_pool_in_use", "gauge", "Database connections in use.", ps.in_use);
+  append_metric(out, "redoubt_db_pool_waiting", "gauge", "Coroutines waiting for a connection.", ps.waiting);
+  append_metric(out, "redoubt_db_pool_acquire_timeouts_total", "counter", "Pool acquire timeouts.", ps.acquire_timeouts_total);
+  append_metric(out, "redoubt_db_connect_failures_total", "counter", "Failed database connects.", ps.connect_failures_total);
+  return out;
+}
+
+awaitable<http_response> router::dispatch(http_request& req) {
+  const auto parts = split_path(req.path);
+  const auto& m = req.method;
+
+  if (req.path == "/healthz" && m == "GET") co_return json_response(200, json::object{{"status", "ok"}});
+  if (req.path == "/readyz" && m == "GET") {
+    auto ok = co_await ctx_.repo.ping();
+    if (!ok) co_return error_response(errc::unavailable, "database unavailable");
+    co_return json_response(200, json::object{{"status", "ready"}});
+  }
+  if (req.path == "/metrics" && m == "GET") {
+    http_response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = render_metrics();
+    co_return r;
+  }
+  if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1")
+    co_return error_response(errc::not_found, "no such endpoint");
+
+  // CSRF: state-changing requests from a foreign origin are refused; JSON bodies need a JSON
+  // content type, which a cross-site form cannot send without a CORS preflight we never grant.
+  const bool mutating = m != "GET" && m != "HEAD";
+  if (mutating) {
+    auto origin = req.header("origin");
+    if (!origin.empty() && !origin_allowed(origin))
+      co_return error_response(errc::permission_denied, "cross-origin request refused");
+    if (!req.body.empty() && req.header("content-type").substr(0, 16) != "application/json")
+      co_return error_response(errc::invalid_argument, "Content-Type must be application/json");
+  }
+  auto body_object = [&]() -> result<json::object> {
+    if (req.body.empty()) return json::object{};
+    return proto::parse_object(req.body);
+  };
+  const std::vector<std::string_view> rest(parts.begin() + 2, parts.end());
+  auto client = client_of(req);
+
+  // --- unauthenticated endpoints
+  if (rest.size() == 2 && rest[0] == "auth" && m == "POST" && (rest[1] == "register" || rest[1] == "login")) {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    bool reg = rest[1] == "register";
+    if (auto ok = proto::only_fields(*body, reg ? std::initializer_list<std::string_view>{"username", "email", "password"}
+                                                : std::initializer_list<std::string_view>{"username", "password"});
+        !ok)
+      co_return error_response(ok.error());
+    auto username = proto::get_string(*body, "username");
+    if (!username) co_return error_response(username.error());
+    auto password = proto::get_string(*body, "password");
+    if (!password) co_return error_response(password.error());
+    secret_string pw(std::move(*password));
+    result<auth::new_session> s = make_error(errc::internal, "");
+    if (reg) {
+      auto email = proto::get_string(*body, "email");
+      if (!email) co_return error_response(email.error());
+      s = co_await ctx_.accounts.register_user(*username, *email, pw, client);
+    } else {
+      s = co_await ctx_.accounts.login(*username, pw, client);
+    }
+    if (!s) co_return error_response(s.error());
+    auto r = json_response(reg ? 201 : 200, json::object{{"user", proto::user_json(s->account, true)},
+                                                         {"session_id", s->session_id}});
+    r.headers.emplace_back("Set-Cookie", session_cookie_header(s->token.reveal(),
+                                                               ctx_.config.auth.session_absolute_timeout.count()));
+    co_return r;
+  }
+
+  // --- everything else needs a session
+  auto session = co_await session_of(req);
+  if (!session) co_return error_response(session.error());
+  const auth::actor who{session->account.id, session->account.is_admin};
+
+  if (rest.size() == 2 && rest[0] == "auth" && rest[1] == "logout" && m == "POST") {
+    auto ok = co_await ctx_.accounts.logout(*session, client);
+    if (!ok) co_return error_response(ok.error());
+    auto r = no_content();
+    r.headers.emplace_back("Set-Cookie", std::string(session_cookie) +
+                                             "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+    co_return r;
+  }
+  if (rest.size() == 1 && rest[0] == "me" && m == "GET")
+    co_return json_response(200, json::object{{"user", proto::user_json(session->account, true)},
+                                              {"session_id", session->id}});
+  if (rest.size() == 1 && rest[0] == "sessions" && m == "GET") {
+    auto list = co_await ctx_.repo.list_sessions(who.id);
+    if (!list) co_return error_response(list.error());
+    json::array out;
+    for (const auto& s : *list) out.push_back(proto::session_json(s, session->id));
+    co_return json_response(200, json::object{{"sessions", std::move(out)}});
+  }
+  if (rest.size() == 2 && rest[0] == "sessions" && m == "DELETE") {
+    auto id = parse_id(rest[1]);
+    if (!id) co_return error_response(errc::not_found, "session not found");
+    auto ok = co_await ctx_.repo.revoke_session(who.id, *id);
+    if (!ok) co_return error_response(ok.error());
+    if (!*ok) co_return error_response(errc::not_found, "session not found");
+    co_await ctx_.repo.audit({who.id, "session.revoke", "session:" + std::to_string(*id), req.remote_ip, req.request_id});
+    co_return no_content();
+  }
+  if (rest.size() == 1 && rest[0] == "rooms" && m == "GET") {
+    auto rooms = co_await ctx_.chat.my_rooms(who);
+    if (!rooms) co_return error_response(rooms.error());
+    json::array out;
+    for (const auto& r : *rooms) out.push_back(proto::room_json(r));
+    co_return json_response(200, json::object{{"rooms", std::move(out)}});
+  }
+  if (rest.size() == 2 && rest[0] == "rooms" && rest[1] == "public" && m == "GET") {
+    auto rooms = co_await ctx_.chat.public_rooms(who);
+    if (!rooms) co_return error_response(rooms.error());
+    json::array out;
+    for (const auto& r : *rooms) out.push_back(proto::room_json(r));
+    co_return json_response(200, json::object{{"rooms", std::move(out)}});
+  }
+  if (rest.size() == 1 && rest[0] == "rooms" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"name", "kind", "topic"}); !ok) co_return error_response(ok.error());
+    auto name = proto::get_string(*body, "name");
+    if (!name) co_return error_response(name.error());
+    auto kind_s = proto::get_optional_string(*body, "kind");
+    if (!kind_s) co_return error_response(kind_s.error());
+    auto kind = chat::room_kind_from(kind_s->value_or("public"));
+    if (!kind || *kind == chat::room_kind::direct)
+      co_return error_response(errc::invalid_argument, "kind must be 'public' or 'private'");
+    auto topic = proto::get_optional_string(*body, "topic");
+    if (!topic) co_return error_response(topic.error());
+    auto room = co_await ctx_.chat.create_room(who, *kind, *name, topic->value_or(""));
+    if (!room) co_return error_response(room.error());
+    ctx_.hub.member_added(room->id, who.id, 1);
+    co_return json_response(201, json::object{{"room", proto::room_json(*room)}});
+  }
+  if (rest.size() == 1 && rest[0] == "dms" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"username"}); !ok) co_return error_response(ok.error());
+    auto username = proto::get_string(*body, "username");
+    if (!username) co_return error_response(username.error());
+    auto room = co_await ctx_.chat.open_direct(who, *username);
+    if (!room) co_return error_response(room.error());
+    co_return json_response(200, json::object{{"room", proto::room_json(*room)}});
+  }
+  if (rest.size() >= 2 && rest[0] == "rooms") {
+    auto id = parse_id(rest[1]);
+    if (!id) co_return error_response(errc::not_found, "room not found");
+    if (rest.size() == 2 && m == "GET") {
+      auto room = co_await ctx_.chat.get_room(who, *id);
+      if (!room) co_return error_response(room.error());
+      co_return json_response(200, json::object{{"room", proto::room_json(*room)}});
+    }
+    if (rest.size() == 2 && m == "PATCH") {
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"topic"}); !ok) co_return error_response(ok.error());
+      auto topic = proto::get_string(*body, "topic");
+      if (!topic) co_return error_response(topic.error());
+      auto ok = co_await ctx_.chat.set_topic(who, *id, *topic);
+      if (!ok) co_return error_response(ok.error());
+      auto room = co_await ctx_.chat.get_room(who, *id);
+      if (!room) co_return error_response(room.error());
+      co_return json_response(200, json::object{{"room", proto::room_json(*room)}});
+    }
+    if (rest.size() == 3 && rest[2] == "join" && m == "POST") {
+      auto room = co_await ctx_.chat.join(who, *id);
+      if (!room) co_return error_response(room.error());
+      co_return json_response(200, json::object{{"room", proto::room_json(*room)}});
+    }
+    if (rest.size() == 3 && rest[2] == "leave" && m == "POST") {
+      auto ok = co_await ctx_.chat.leave(who, *id);
+      if (!ok) co_return error_response(ok.error());
+      co_return no_content();
+    }
+    if (rest.size() == 3 && rest[2] == "invite" && m == "POST") {
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"username"}); !ok) co_return error_response(ok.error());
+      auto username = proto::get_string(*body, "username");
+      if (!username) co_return error_response(username.error());
+      auto ok = co_await ctx_.chat.invite(who, *id, *username);
+      if (!ok) co_return error_response(ok.error());
+      co_return no_content();
+    }
+    if (rest.size() == 3 && rest[2] == "members" && m == "GET") {
+      auto members = co_await ctx_.chat.members(who, *id);
+      if (!members) co_return error_response(members.error());
+      json::array out;
+      for (const auto& mb : *members) out.push_back(proto::member_json(mb));
+      co_return json_response(200, json::object{{"members", std::move(out)}});
+    }
+    if (rest.size() == 3 && rest[2] == "read" && m == "POST") {
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"seq"}); !ok) co_return error_response(ok.error());
+      auto seq = proto::get_int64(*body, "seq");
+      if (!seq) co_return error_response(seq.error());
+      auto ok = co_await ctx_.chat.mark_read(who, *id, *seq);
+      if (!ok) co_return error_response(ok.error());
+      co_return no_content();
+    }
+    if (rest.size() == 3 && rest[2] == "messages" && m == "GET") {
+      std::int64_t before = 0, limit = 50;
+      if (auto b = query_param(req.query, "before")) {
+        auto v = parse_id(*b);
+        if (!v && *b != "0") co_return error_response(errc::invalid_argument, "before must be a seq");
+        before = v.value_or(0);
+      }
+      if (auto l = query_param(req.query, "limit")) {
+        auto v = parse_id(*l);
+        if (!v) co_return error_response(errc::invalid_argument, "limit must be a positive integer");
+        limit = *v;
+      }
+      auto page = co_await ctx_.chat.history(who, *id, before,
+                                             static_cast<int>(std::min<std::int64_t>(limit, 1 << 20)));
+      if (!page) co_return error_response(page.error());
+      json::array out;
+      for (const auto& msg : page->messages) out.push_back(proto::message_json(msg));
+      co_return json_response(200, json::object{{"messages", std::move(out)},
+                                                {"next_before", page->next_before ? json::value(*page->next_before)
+                                                                                  : json::value(nullptr)}});
+    }
+    if (rest.size() == 3 && rest[2] == "messages" && m == "POST") {
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"client_id", "body", "reply_to"}); !ok) co_return error_response(ok.error());
+      auto cid = proto::get_string(*body, "client_id");
+      if (!cid) co_return error_response(cid.error());
+      auto text = proto::get_string(*body, "body");
+      if (!text) co_return error_response(text.error());
+      auto reply = proto::get_optional_int64(*body, "reply_to");
+      if (!reply) co_return error_response(reply.error());
+      auto out = co_await ctx_.chat.post(who, session->account.username, *id, *cid, *text, *reply, std::nullopt);
+      if (!out) co_return error_response(out.error());
+      ctx_.stats.messages_acked.fetch_add(1);
+      co_return json_response(out->status == chat::post_status::duplicate ? 200 : 201,
+                              json::object{{"message_id", out->id}, {"room", *id}, {"seq", out->seq},
+                                           {"client_id", *cid}, {"created_at", out->created_at},
+                                           {"duplicate", out->status == chat::post_status::duplicate}});
+    }
+    co_return error_response(errc::not_found, "no such endpoint");
+  }
+  if (rest.size() >= 2 && rest[0] == "messages") {
+    auto id = parse_id(rest[1]);
+    if (!id) co_return error_response(errc::not_found, "message not found");
+    if (rest.size() == 2 && m == "PATCH") {
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"body"}); !ok) co_return error_response(ok.error());
+      auto text = proto::get_string(*body, "body");
+      if (!text) co_return error_response(text.error());
+      auto out = co_await ctx_.chat.edit(who, *id, *text);
+      if (!out) co_return error_response(out.error());
+      co_return json_response(200, json::object{{"message_id", *id}, {"room", out->room}, {"seq", out->seq},
+                                                {"edited_at", out->edited_at}});
+    }
+    if (rest.size() == 2 && m == "DELETE") {
+      auto out = co_await ctx_.chat.remove(who, *id);
+      if (!out) co_return error_response(out.error());
+      co_await ctx_.repo.audit({who.id, "message.delete", "message:" + std::to_string(*id), req.remote_ip, req.request_id});
+      co_return no_content();
+    }
+    if (rest.size() == 4 && rest[2] == "reactions" && (m == "PUT" || m == "DELETE")) {
+      // The emoji is a percent-encoded path segment.
+      std::string emoji;
+      auto pct = boost::urls::make_pct_string_view(rest[3]);
+      if (!pct) co_return error_response(errc::invalid_argument, "bad emoji encoding");
+      emoji = pct->decode();
+      auto out = co_await ctx_.chat.react(who, *id, emoji, m == "PUT");
+      if (!out) co_return error_response(out.error());
+      co_return no_content();
+    }
+    co_return error_response(errc::not_found, "no such endpoint");
+  }
+  co_return error_response(errc::not_found, "no such endpoint");
+}
+
+}  // namespace redoubt::api

@@ -1,0 +1,66 @@
+// REST API under /api/v1 and the health/metrics endpoints; also decides WebSocket upgrades.
+// Handlers take plain http_request values and return http_response values (no Beast here).
+// Thread-safe: shared by all connections.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/http_types.hpp"
+#include "api/metrics.hpp"
+#include "auth/accounts.hpp"
+#include "auth/rate_limit.hpp"
+#include "base/config.hpp"
+#include "chat/hub.hpp"
+#include "chat/message_writer.hpp"
+#include "chat/service.hpp"
+#include "db/pg.hpp"
+
+namespace redoubt::api {
+
+inline constexpr std::string_view session_cookie = "__Host-redoubt_session";
+
+struct upgrade_decision {
+  std::optional<http_response> refusal;  // set when the upgrade is refused
+  chat::session_info session;
+};
+
+struct app_context {
+  const settings& config;
+  std::shared_ptr<db::pool> pool;
+  storage::repository& repo;
+  auth::accounts& accounts;
+  chat::hub& hub;
+  chat::message_writer& writer;
+  chat::service& chat;
+  metrics& stats;
+};
+
+class router {
+ public:
+  explicit router(app_context ctx);
+
+  boost::asio::awaitable<http_response> handle(http_request req);
+  // Checks Origin (allowlist), rate limits and the session cookie of a WebSocket upgrade.
+  boost::asio::awaitable<upgrade_decision> authorize_upgrade(const http_request& req);
+
+  app_context& context() { return ctx_; }
+
+ private:
+  boost::asio::awaitable<http_response> dispatch(http_request& req);
+  boost::asio::awaitable<result<chat::session_info>> session_of(const http_request& req);
+  std::string render_metrics();
+  bool origin_allowed(std::string_view origin) const;
+
+  app_context ctx_;
+  auth::rate_limiter per_ip_;
+};
+
+// The session token from a Cookie header, if any.
+std::optional<std::string> cookie_value(std::string_view cookie_header, std::string_view name);
+
+}  // namespace redoubt::api

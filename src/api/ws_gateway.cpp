@@ -1,0 +1,350 @@
+#include "api/ws_gateway.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "base/log.hpp"
+#include "proto/frames.hpp"
+#include "proto/render.hpp"
+
+namespace redoubt::api {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+constexpr int replay_page = 500;
+
+void put_ref(json::object& o, const std::optional<std::string>& ref) {
+  if (ref) o["ref"] = *ref;
+}
+}  // namespace
+
+ws_gateway::ws_gateway(app_context& ctx, asio::any_io_executor strand, ws_link& link,
+                       chat::session_info session, std::string remote_ip)
+    : ctx_(ctx),
+      strand_(std::move(strand)),
+      link_(link),
+      session_(std::move(session)),
+      remote_ip_(std::move(remote_ip)),
+      message_tokens_(ctx.config.limits.messages_burst),
+      tokens_updated_(std::chrono::steady_clock::now()) {}
+
+ws_gateway::~ws_gateway() = default;
+
+void ws_gateway::send(const chat::frame_ptr& frame) {
+  if (closed_) return;
+  ctx_.stats.ws_frames_out.fetch_add(1, std::memory_order_relaxed);
+  if (!link_.send(frame)) {
+    ctx_.stats.ws_slow_consumer_closes.fetch_add(1);
+    log::warn("ws_slow_consumer", {{"user_id", session_.account.id}, {"ip", remote_ip_}});
+    closed_ = true;
+  }
+}
+
+void ws_gateway::send_json(const std::string& text) { send(std::make_shared<const std::string>(text)); }
+
+void ws_gateway::send_error(const std::optional<std::string>& ref, const error& e) {
+  json::object o;
+  o["type"] = "error";
+  put_ref(o, ref);
+  o["code"] = errc_name(e.code);
+  o["message"] = e.code == errc::internal ? std::string("internal error") : e.message;
+  send_json(json::serialize(o));
+}
+
+void ws_gateway::open() {
+  auto self = shared_from_this();
+  json::object hello;
+  hello["type"] = "hello";
+  hello["user"] = proto::user_json(session_.account, true);
+  hello["session_id"] = session_.id;
+  hello["protocol"] = 1;
+  send_json(json::serialize(hello));
+  ctx_.hub.attach(self);
+}
+
+void ws_gateway::closed() {
+  if (subscribed_) {
+    auto rooms = ctx_.hub.rooms_followed_by(user());
+    bool last = ctx_.hub.detach(this);
+    if (last) {
+      json::object o{{"type", "presence"}, {"user", user()}, {"status", "offline"}};
+      auto frame = std::make_shared<const std::string>(json::serialize(o));
+      for (auto r : rooms) ctx_.hub.publish_ephemeral(r, frame, user());
+    }
+  } else {
+    ctx_.hub.detach(this);
+  }
+  closed_ = true;
+}
+
+void ws_gateway::broadcast_presence(std::string_view status) {
+  json::object o{{"type", "presence"}, {"user", user()}, {"status", status}};
+  auto frame = std::make_shared<const std::string>(json::serialize(o));
+  for (const auto& [room, _] : rooms_) ctx_.hub.publish_ephemeral(room, frame, user());
+}
+
+// --- hub callbacks (any thread) -> strand
+
+void ws_gateway::on_event(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) {
+  asio::post(strand_, [self = shared_from_this(), room, seq, frame] { self->deliver(room, seq, frame); });
+}
+
+void ws_gateway::on_ephemeral(const chat::frame_ptr& frame) {
+  asio::post(strand_, [self = shared_from_this(), frame] { self->send(frame); });
+}
+
+void ws_gateway::on_room_added(chat::room_id room, chat::seq_t first_seq) {
+  asio::post(strand_, [self = shared_from_this(), room, first_seq] {
+    if (!self->subscribed_ || self->closed_ || self->rooms_.contains(room)) return;
+    auto& st = self->rooms_[room];
+    st.cursor = first_seq - 1;
+    self->ctx_.hub.subscribe(room, self);
+    // The join event may already be committed and published: fetch it.
+    self->start_catch_up(room);
+  });
+}
+
+void ws_gateway::on_room_removed(chat::room_id room, chat::seq_t seq) {
+  asio::post(strand_, [self = shared_from_this(), room, seq] {
+    auto it = self->rooms_.find(room);
+    if (it == self->rooms_.end()) return;
+    // Deliver up to and including the removal event, then stop following.
+    if (it->second.cursor < seq) {
+      it->second.gap_pending = true;
+      self->start_catch_up(room);
+      return;  // catch_up finishes the removal when it reaches seq (see deliver)
+    }
+    self->ctx_.hub.unsubscribe(room, self.get());
+    self->rooms_.erase(it);
+  });
+}
+
+// --- delivery with per-room cursors (strand only)
+
+void ws_gateway::deliver(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  auto& st = it->second;
+  if (seq <= st.cursor) return;  // already delivered: no duplicates
+  if (seq == st.cursor + 1 && !st.fetching) {
+    st.cursor = seq;
+    send(frame);
+    return;
+  }
+  // A gap (events committed but not seen here yet): fill it from the database, in order.
+  st.gap_pending = true;
+  start_catch_up(room);
+}
+
+void ws_gateway::start_catch_up(chat::room_id room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.fetching || closed_) return;
+  it->second.fetching = true;
+  asio::co_spawn(strand_, [self = shared_from_this(), room]() { return self->catch_up(room); },
+                 asio::detached);
+}
+
+asio::awaitable<void> ws_gateway::catch_up(chat::room_id room) {
+  for (;;) {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end() || closed_) co_return;
+    it->second.gap_pending = false;
+    auto from = it->second.cursor;
+    auto items = co_await ctx_.chat.replay(room, from, replay_page);
+    it = rooms_.find(room);
+    if (it == rooms_.end() || closed_) co_return;
+    auto& st = it->second;
+    if (!items) {
+      log::warn("ws_replay_failed", {{"room", room}, {"code", errc_name(items.error().code)}});
+      st.fetching = false;
+      send_error(std::nullopt, make_error(errc::unavailable, "could not replay room " +
+                                                                 std::to_string(room) + "; resubscribe"));
+      co_return;
+    }
+    bool removed = false;
+    for (const auto& item : *items) {
+      chat::seq_t seq = 0;
+      std::string frame;
+      if (auto* m = std::get_if<chat::message>(&item)) {
+        seq = m->seq;
+        frame = proto::message_event_frame(*m);
+      } else {
+        const auto& e = std::get<chat::room_event>(item);
+        seq = e.seq;
+        frame = proto::room_event_frame(e);
+        if (e.kind == "member_left") {
+          boost::system::error_code ec;
+          auto data = json::parse(e.payload_json, ec);
+          if (!ec && data.is_object()) {
+            auto* uid = data.as_object().if_contains("user_id");
+            removed = uid && uid->is_int64() && uid->as_int64() == user();
+          }
+        }
+      }
+      if (seq != st.cursor + 1) break;  // not yet visible: a later pass picks it up
+      st.cursor = seq;
+      send(std::make_shared<const std::string>(std::move(frame)));
+      if (removed) break;
+    }
+    if (removed) {
+      ctx_.hub.unsubscribe(room, this);
+      rooms_.erase(room);
+      co_return;
+    }
+    bool full_page = static_cast<int>(items->size()) == replay_page;
+    if (!full_page && !st.gap_pending) {
+      st.fetching = false;
+      co_return;
+    }
+  }
+}
+
+// --- frames from the client
+
+bool ws_gateway::allow_message() {
+  const auto& l = ctx_.config.limits;
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - tokens_updated_).count();
+  tokens_updated_ = now;
+  message_tokens_ = std::min<double>(l.messages_burst, message_tokens_ + elapsed * l.messages_per_second);
+  if (message_tokens_ < 1.0) return false;
+  message_tokens_ -= 1.0;
+  return true;
+}
+
+asio::awaitable<void> ws_gateway::on_text(std::string text) {
+  ctx_.stats.ws_frames_in.fetch_add(1, std::memory_order_relaxed);
+  std::optional<std::string> ref;
+  proto::frame_limits limits{ctx_.config.limits.max_message_body_chars};
+  auto frame = proto::parse_client_frame(text, limits, ref);
+  if (!frame) {
+    send_error(ref, frame.error());
+    co_return;
+  }
+  auto self = shared_from_this();
+  if (auto* f = std::get_if<proto::subscribe_frame>(&*frame)) {
+    co_await handle_subscribe(f->id, std::move(f->after_seq));
+  } else if (auto* f = std::get_if<proto::send_frame>(&*frame)) {
+    if (!subscribed_) {
+      send_error(f->id, make_error(errc::failed_precondition, "send 'subscribe' first"));
+      co_return;
+    }
+    if (inflight_sends_ >= ctx_.config.limits.max_inflight_sends_per_connection) {
+      send_error(f->id ? f->id : std::optional(f->client_id),
+                 make_error(errc::resource_exhausted, "too many unacknowledged sends; wait for acks"));
+      co_return;
+    }
+    if (!allow_message()) {
+      ctx_.stats.rate_limited.fetch_add(1);
+      send_error(f->id ? f->id : std::optional(f->client_id),
+                 make_error(errc::resource_exhausted, "sending too fast; slow down"));
+      co_return;
+    }
+    ++inflight_sends_;
+    asio::co_spawn(strand_,
+                   [self, id = f->id, room = f->room, cid = std::move(f->client_id), body = std::move(f->body),
+                    reply = f->reply_to]() mutable {
+                     return self->handle_send(std::move(id), room, std::move(cid), std::move(body), reply);
+                   },
+                   asio::detached);
+  } else if (auto* f = std::get_if<proto::typing_frame>(&*frame)) {
+    auto it = rooms_.find(f->room);
+    if (it == rooms_.end()) {
+      send_error(f->id, make_error(errc::not_found, "room not found"));
+      co_return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    auto& st = it->second;
+    if (now - st.typing_window > std::chrono::seconds(10)) {
+      st.typing_window = now;
+      st.typing_count = 0;
+    }
+    if (++st.typing_count > ctx_.config.limits.typing_per_10s) co_return;  // ephemeral: drop silently
+    json::object o{{"type", "typing"}, {"room", f->room}, {"user", user()},
+                   {"username", session_.account.username}};
+    ctx_.hub.publish_ephemeral(f->room, std::make_shared<const std::string>(json::serialize(o)), user());
+  } else if (auto* f = std::get_if<proto::read_frame>(&*frame)) {
+    auth::actor who{session_.account.id, session_.account.is_admin};
+    auto ok = co_await ctx_.chat.mark_read(who, f->room, f->seq);
+    if (!ok) {
+      send_error(f->id, ok.error());
+      co_return;
+    }
+    if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
+  } else if (auto* f = std::get_if<proto::presence_frame>(&*frame)) {
+    broadcast_presence(f->status);
+    if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
+  } else if (auto* f = std::get_if<proto::ping_frame>(&*frame)) {
+    json::object o{{"type", "pong"}};
+    put_ref(o, f->id);
+    send_json(json::serialize(o));
+  }
+}
+
+asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id,
+                                                   std::map<std::int64_t, std::int64_t> after) {
+  if (subscribed_) {
+    send_error(id, make_error(errc::failed_precondition, "already subscribed"));
+    co_return;
+  }
+  subscribed_ = true;
+  auto self = shared_from_this();
+  auto rooms = co_await ctx_.chat.my_rooms({session_.account.id, session_.account.is_admin});
+  if (!rooms) {
+    subscribed_ = false;
+    send_error(id, rooms.error());
+    co_return;
+  }
+  json::array listed;
+  for (const auto& r : *rooms) {
+    auto& st = rooms_[r.id];
+    st.facts = auth::room_facts{r.kind, r.my_role};
+    auto a = after.find(r.id);
+    // A client may not ask for more than the room has; it gets live events from its cursor.
+    st.cursor = a == after.end() ? r.last_seq : std::min(a->second, r.last_seq);
+    ctx_.hub.subscribe(r.id, self);
+    listed.push_back(json::object{{"room", r.id}, {"last_seq", r.last_seq}, {"from_seq", st.cursor}});
+  }
+  json::object o{{"type", "subscribed"}, {"rooms", std::move(listed)}};
+  put_ref(o, id);
+  send_json(json::serialize(o));
+  // Anything committed between reading the rooms and subscribing is fetched now; the
+  // cursors make the overlap with live delivery harmless.
+  for (auto& [room, st] : rooms_) start_catch_up(room);
+  if (ctx_.hub.online(user())) broadcast_presence("online");
+}
+
+asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, chat::room_id room,
+                                              std::string client_id, std::string body,
+                                              std::optional<chat::message_id> reply_to) {
+  auto start = std::chrono::steady_clock::now();
+  auth::actor who{session_.account.id, session_.account.is_admin};
+  std::optional<auth::room_facts> facts;
+  if (auto it = rooms_.find(room); it != rooms_.end()) facts = it->second.facts;
+  auto cid = client_id;
+  auto out = co_await ctx_.chat.post(who, session_.account.username, room, std::move(client_id),
+                                     std::move(body), reply_to, facts);
+  --inflight_sends_;
+  if (!out) {
+    send_error(id ? id : std::optional(cid), out.error());
+    co_return;
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  ctx_.stats.messages_acked.fetch_add(1, std::memory_order_relaxed);
+  ctx_.stats.ack_latency_us_sum.fetch_add(static_cast<std::uint64_t>(us.count()), std::memory_order_relaxed);
+  json::object ack{{"type", "ack"},
+                   {"client_id", cid},
+                   {"room", room},
+                   {"message_id", out->id},
+                   {"seq", out->seq},
+                   {"created_at", out->created_at},
+                   {"duplicate", out->status == chat::post_status::duplicate}};
+  put_ref(ack, id);
+  send_json(json::serialize(ack));
+}
+
+}  // namespace redoubt::api

@@ -1,0 +1,83 @@
+// One live client over WebSocket: parses its frames, forwards them to chat::service, and keeps
+// per-room delivery cursors so that every event reaches the client exactly once and in order.
+//
+// Lifecycle: created by net::ws_session after an authorized upgrade, destroyed when the
+// connection closes. Concurrency: all state is touched only on the connection's strand
+// (`executor`); hub callbacks from other threads are posted there.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "api/http_types.hpp"
+#include "api/router.hpp"
+#include "auth/policy.hpp"
+#include "chat/hub.hpp"
+
+namespace redoubt::api {
+
+class ws_gateway final : public chat::subscriber, public std::enable_shared_from_this<ws_gateway> {
+ public:
+  ws_gateway(app_context& ctx, boost::asio::any_io_executor strand, ws_link& link,
+             chat::session_info session, std::string remote_ip);
+  ~ws_gateway() override;
+
+  // Sends the hello frame and registers with the hub.
+  void open();
+  // Handles one text frame. Returns quickly: sends run as their own coroutines.
+  boost::asio::awaitable<void> on_text(std::string text);
+  // Unregisters; the link is gone after this.
+  void closed();
+
+  // chat::subscriber
+  chat::user_id user() const override { return session_.account.id; }
+  void on_event(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) override;
+  void on_ephemeral(const chat::frame_ptr& frame) override;
+  void on_room_added(chat::room_id room, chat::seq_t first_seq) override;
+  void on_room_removed(chat::room_id room, chat::seq_t seq) override;
+
+ private:
+  struct room_state {
+    std::optional<auth::room_facts> facts;
+    chat::seq_t cursor = 0;       // last seq delivered to the client
+    bool fetching = false;        // a catch-up from the DB is running
+    bool gap_pending = false;     // a newer event arrived during the catch-up
+    std::chrono::steady_clock::time_point typing_window{};
+    int typing_count = 0;
+  };
+
+  void send(const chat::frame_ptr& frame);
+  void send_json(const std::string& text);
+  void send_error(const std::optional<std::string>& ref, const error& e);
+  void deliver(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame);
+  void start_catch_up(chat::room_id room);
+  boost::asio::awaitable<void> catch_up(chat::room_id room);
+  boost::asio::awaitable<void> handle_subscribe(std::optional<std::string> id,
+                                                std::map<std::int64_t, std::int64_t> after);
+  boost::asio::awaitable<void> handle_send(std::optional<std::string> id, chat::room_id room,
+                                           std::string client_id, std::string body,
+                                           std::optional<chat::message_id> reply_to);
+  void broadcast_presence(std::string_view status);
+  bool allow_message();
+
+  app_context& ctx_;
+  boost::asio::any_io_executor strand_;
+  ws_link& link_;
+  chat::session_info session_;
+  std::string remote_ip_;
+  std::map<chat::room_id, room_state> rooms_;
+  bool subscribed_ = false;
+  bool closed_ = false;
+  std::size_t inflight_sends_ = 0;
+  double message_tokens_ = 0;
+  std::chrono::steady_clock::time_point tokens_updated_;
+};
+
+}  // namespace redoubt::api

@@ -1,0 +1,206 @@
+#include "app/config_file.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <toml.hpp>
+
+#include "crypto/crypto.hpp"
+
+namespace redoubt::app {
+
+result<void> check_private_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return make_error(errc::failed_precondition, "cannot read '" + path + "'");
+  if (!S_ISREG(st.st_mode)) return make_error(errc::failed_precondition, "'" + path + "' is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    return make_error(errc::failed_precondition,
+                      "'" + path + "' is accessible by group or others (mode " +
+                          std::to_string(st.st_mode & 0777) + " octal " + [&] {
+                            std::ostringstream o;
+                            o << std::oct << (st.st_mode & 0777);
+                            return o.str();
+                          }() + "); run: chmod 600 '" + path + "'");
+  return {};
+}
+
+result<secret_string> read_secret_file(const std::string& path) {
+  if (auto ok = check_private_file(path); !ok) return ok.error();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(errc::failed_precondition, "cannot read '" + path + "'");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  if (s.empty()) return make_error(errc::failed_precondition, "secret file '" + path + "' is empty");
+  return secret_string(std::move(s));
+}
+
+std::string config_fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return crypto::sha256_hex(s).substr(0, 16);
+}
+
+namespace {
+
+std::optional<std::string> env_override(const std::string& section, const std::string& key) {
+  std::string name = "REDOUBT_" + section + "_" + key;
+  for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (const char* v = std::getenv(name.c_str())) return std::string(v);
+  return std::nullopt;
+}
+
+struct reader {
+  const toml::value& root;
+  std::string problem;
+
+  const toml::value* find(const std::string& section, const std::string& key) const {
+    if (!root.contains(section)) return nullptr;
+    const auto& sec = root.at(section);
+    if (!sec.is_table() || !sec.contains(key)) return nullptr;
+    return &sec.at(key);
+  }
+
+  void str(const std::string& section, const std::string& key, std::string& out) {
+    if (auto e = env_override(section, key)) {
+      out = *e;
+      return;
+    }
+    if (auto* v = find(section, key)) {
+      if (!v->is_string()) problem = section + "." + key + " must be a string";
+      else out = v->as_string().str;
+    }
+  }
+
+  template <class Int>
+  void integer(const std::string& section, const std::string& key, Int& out, long long min, long long max) {
+    long long value;
+    if (auto e = env_override(section, key)) {
+      char* end = nullptr;
+      value = std::strtoll(e->c_str(), &end, 10);
+      if (e->empty() || *end != '\0') {
+        problem = "environment override for " + section + "." + key + " must be an integer";
+        return;
+      }
+    } else if (auto* v = find(section, key)) {
+      if (!v->is_integer()) {
+        problem = section + "." + key + " must be an integer";
+        return;
+      }
+      value = v->as_integer();
+    } else {
+      return;
+    }
+    if (value < min || value > max) {
+      problem = section + "." + key + " must be between " + std::to_string(min) + " and " + std::to_string(max);
+      return;
+    }
+    out = static_cast<Int>(value);
+  }
+
+  template <class Duration>
+  void duration(const std::string& section, const std::string& key, Duration& out, long long min, long long max) {
+    long long v = out.count();
+    integer(section, key, v, min, max);
+    out = Duration(v);
+  }
+
+  void strings(const std::string& section, const std::string& key, std::vector<std::string>& out) {
+    if (auto* v = find(section, key)) {
+      if (!v->is_array()) {
+        problem = section + "." + key + " must be an array of strings";
+        return;
+      }
+      out.clear();
+      for (const auto& item : v->as_array()) {
+        if (!item.is_string()) {
+          problem = section + "." + key + " must be an array of strings";
+          return;
+        }
+        out.push_back(item.as_string().str);
+      }
+    }
+  }
+};
+
+}  // namespace
+
+result<settings> load_settings(const std::string& path) {
+  if (auto ok = check_private_file(path); !ok) return ok.error();
+  toml::value root;
+  try {
+    root = toml::parse(path);
+  } catch (const std::exception& e) {
+    return make_error(errc::invalid_argument, std::string("cannot parse config: ") + e.what());
+  }
+  settings s;
+  reader r{root, {}};
+  auto& sv = s.server;
+  r.str("server", "listen_address", sv.listen_address);
+  r.integer("server", "listen_port", sv.listen_port, 1, 65535);
+  r.integer("server", "threads", sv.threads, 0, 256);
+  r.str("server", "public_origin", sv.public_origin);
+  r.strings("server", "allowed_origins", sv.allowed_origins);
+  r.str("server", "web_root", sv.web_root);
+  r.str("server", "log_level", sv.log_level);
+  r.str("tls", "cert_file", s.tls.cert_file);
+  r.str("tls", "key_file", s.tls.key_file);
+  auto& db = s.database;
+  r.str("database", "conninfo", db.conninfo);
+  std::string password_file;
+  r.str("database", "password_file", password_file);
+  r.integer("database", "pool_size", db.pool_size, 1, 1000);
+  r.duration("database", "connect_timeout_ms", db.connect_timeout, 100, 600000);
+  r.duration("database", "statement_timeout_ms", db.statement_timeout, 10, 3600000);
+  r.duration("database", "idle_in_transaction_timeout_ms", db.idle_in_transaction_timeout, 100, 3600000);
+  r.duration("database", "acquire_timeout_ms", db.acquire_timeout, 10, 600000);
+  auto& a = s.auth;
+  r.integer("auth", "argon2_opslimit", a.argon2_opslimit, 1, 100);
+  r.integer("auth", "argon2_memlimit_kib", a.argon2_memlimit_kib, 8, 4 * 1024 * 1024);
+  r.integer("auth", "hash_threads", a.hash_threads, 1, 64);
+  r.integer("auth", "min_password_length", a.min_password_length, 8, 128);
+  r.integer("auth", "max_password_length", a.max_password_length, 64, 4096);
+  r.duration("auth", "session_idle_timeout_s", a.session_idle_timeout, 60, 365LL * 86400);
+  r.duration("auth", "session_absolute_timeout_s", a.session_absolute_timeout, 60, 365LL * 86400);
+  r.integer("auth", "login_failures_per_minute", a.login_failures_per_minute, 1, 100000);
+  r.str("auth", "common_passwords_file", a.common_passwords_file);
+  auto& l = s.limits;
+  r.integer("limits", "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
+  r.integer("limits", "max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
+  r.integer("limits", "max_ws_message_bytes", l.max_ws_message_bytes, 1024, 16 << 20);
+  r.integer("limits", "max_message_body_chars", l.max_message_body_chars, 1, 1 << 20);
+  r.integer("limits", "max_ws_send_queue_frames", l.max_ws_send_queue_frames, 1, 1 << 20);
+  r.integer("limits", "max_ws_send_queue_bytes", l.max_ws_send_queue_bytes, 1024, 1LL << 30);
+  r.integer("limits", "max_inflight_sends_per_connection", l.max_inflight_sends_per_connection, 1, 100000);
+  r.integer("limits", "max_connections", l.max_connections, 1, 10000000);
+  r.duration("limits", "tls_handshake_timeout_s", l.tls_handshake_timeout, 1, 600);
+  r.duration("limits", "header_read_timeout_s", l.header_read_timeout, 1, 600);
+  r.duration("limits", "body_read_timeout_s", l.body_read_timeout, 1, 3600);
+  r.duration("limits", "ws_idle_timeout_s", l.ws_idle_timeout, 2, 3600);
+  r.integer("limits", "history_page_max", l.history_page_max, 1, 10000);
+  r.integer("limits", "messages_per_second", l.messages_per_second, 1, 1000000);
+  r.integer("limits", "messages_burst", l.messages_burst, 1, 1000000);
+  r.integer("limits", "typing_per_10s", l.typing_per_10s, 1, 1000);
+  r.integer("limits", "requests_per_second_per_ip", l.requests_per_second_per_ip, 1, 10000000);
+  r.integer("limits", "requests_burst_per_ip", l.requests_burst_per_ip, 1, 10000000);
+  r.integer("limits", "group_commit_max_batch", l.group_commit_max_batch, 1, 10000);
+  r.integer("limits", "group_commit_writers", l.group_commit_writers, 1, 64);
+  if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
+
+  if (db.conninfo.empty()) return make_error(errc::invalid_argument, "database.conninfo is required");
+  if (db.conninfo.find("password") != std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "database.conninfo must not contain a password; use database.password_file");
+  if (!password_file.empty()) {
+    auto pw = read_secret_file(password_file);
+    if (!pw) return pw.error();
+    db.password = std::move(*pw);
+  }
+  if (sv.allowed_origins.empty()) sv.allowed_origins.push_back(sv.public_origin);
+  return s;
+}
+
+}  // namespace redoubt::app

@@ -1,0 +1,141 @@
+// redoubt-server: composition root. Reads the config, checks the schema version, wires the
+// modules together, serves until SIGINT/SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "api/router.hpp"
+#include "app/config_file.hpp"
+#include "auth/accounts.hpp"
+#include "base/log.hpp"
+#include "chat/service.hpp"
+#include "crypto/crypto.hpp"
+#include "net/server.hpp"
+#include "storage/migrations.hpp"
+#include "storage/repository.hpp"
+
+namespace asio = boost::asio;
+using namespace redoubt;
+
+namespace {
+
+log::level parse_level(const std::string& s) {
+  if (s == "debug") return log::level::debug;
+  if (s == "warn") return log::level::warn;
+  if (s == "error") return log::level::error;
+  return log::level::info;
+}
+
+int fail(const std::string& what) {
+  log::error("startup_failed", {{"reason", what}});
+  std::cerr << "redoubt-server: " << what << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a == "--version") {
+      std::cout << "redoubt-server 0.1.0 (schema " << storage::expected_schema_version() << ")\n";
+      return 0;
+    } else {
+      std::cerr << "usage: redoubt-server --config FILE\n";
+      return 2;
+    }
+  }
+  if (config_path.empty()) config_path = "/etc/redoubt/server.toml";
+  crypto::init();
+  log::init("redoubt-server", log::level::info);
+
+  auto loaded = app::load_settings(config_path);
+  if (!loaded) return fail(loaded.error().message);
+  settings config = std::move(*loaded);
+  log::set_level(parse_level(config.server.log_level));
+  if (auto ok = app::check_private_file(config.tls.key_file); !ok) return fail(ok.error().message);
+  auto policy = auth::password_policy::load(
+      config.auth.min_password_length, config.auth.max_password_length,
+      config.auth.common_passwords_file.empty() ? std::string("/usr/share/redoubt/common-passwords.txt")
+                                                : config.auth.common_passwords_file);
+  if (!policy) return fail(policy.error().message);
+
+  std::optional<asio::ssl::context> tls;
+  try {
+    tls.emplace(net::make_server_tls_context(config.tls));
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+
+  int threads = config.server.threads > 0 ? config.server.threads
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  asio::io_context io(threads);
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> runners;
+  for (int i = 0; i < threads; ++i) runners.emplace_back([&io] { io.run(); });
+  auto stop_all = [&] {
+    work.reset();
+    io.stop();
+    for (auto& t : runners) t.join();
+  };
+
+  auto pool = db::pool::create(io.get_executor(), config.database);
+  storage::repository repo(pool);
+  auto version = asio::co_spawn(io, repo.schema_version(), asio::use_future).get();
+  if (!version) {
+    stop_all();
+    return fail("cannot read the schema version: " + version.error().message);
+  }
+  if (*version != storage::expected_schema_version()) {
+    stop_all();
+    return fail("database schema version " + std::to_string(*version) + " but this build needs " +
+                std::to_string(storage::expected_schema_version()) + "; run `redoubtctl migrate`");
+  }
+
+  chat::hub hub;
+  chat::message_writer writer(io.get_executor(), repo, hub, config.limits.group_commit_max_batch,
+                              config.limits.group_commit_writers);
+  writer.start();
+  chat::service chat_service(repo, hub, writer, config.limits);
+  auth::accounts accounts(repo, config.auth, std::move(*policy));
+  api::metrics stats;
+  api::router router(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
+  net::server server(io, *tls, router, config, stats);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    stop_all();
+    return fail(std::string("cannot listen: ") + e.what());
+  }
+  log::info("started", {{"config_fingerprint", app::config_fingerprint(config_path)},
+                        {"threads", threads},
+                        {"schema", *version},
+                        {"url", config.server.public_origin}});
+
+  std::promise<int> stopped;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    log::info("stopping", {{"signal", sig}});
+    server.stop();
+    writer.stop();
+    stopped.set_value(sig);
+  });
+  stopped.get_future().wait();
+  // Give in-flight commits a moment to finish and be acknowledged.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  accounts.shutdown();
+  stop_all();
+  log::info("stopped");
+  return 0;
+}

@@ -1,0 +1,147 @@
+#include "auth/accounts.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.hpp"
+#include "crypto/crypto.hpp"
+#include "proto/text.hpp"
+
+namespace redoubt::auth {
+namespace asio = boost::asio;
+
+accounts::accounts(storage::repository& repo, const auth_settings& settings, password_policy policy)
+    : repo_(repo),
+      settings_(settings),
+      policy_(std::move(policy)),
+      hash_pool_(static_cast<std::size_t>(std::max(1, settings.hash_threads))),
+      login_by_name_(settings.login_failures_per_minute / 60.0, settings.login_failures_per_minute),
+      login_by_ip_(settings.login_failures_per_minute * 5 / 60.0, settings.login_failures_per_minute * 5) {}
+
+accounts::~accounts() { shutdown(); }
+
+void accounts::shutdown() {
+  hash_pool_.stop();
+  hash_pool_.join();
+}
+
+awaitable<result<std::string>> accounts::hash(const secret_string& password) {
+  auto ops = settings_.argon2_opslimit;
+  auto mem = settings_.argon2_memlimit_kib * 1024;
+  co_return co_await asio::co_spawn(
+      hash_pool_,
+      [password, ops, mem]() -> asio::awaitable<result<std::string>> {
+        co_return crypto::hash_password(password, ops, mem);
+      },
+      asio::use_awaitable);
+}
+
+awaitable<bool> accounts::verify(const secret_string& password, std::string hash) {
+  co_return co_await asio::co_spawn(
+      hash_pool_,
+      [password, hash = std::move(hash)]() -> asio::awaitable<bool> {
+        co_return crypto::verify_password(password, hash);
+      },
+      asio::use_awaitable);
+}
+
+awaitable<result<new_session>> accounts::open_session(const chat::user& account, const client_info& client) {
+  new_session s;
+  s.account = account;
+  s.token = secret_string(crypto::random_token());
+  auto id = co_await repo_.create_session(account.id, crypto::token_hash(s.token.reveal()),
+                                          settings_.session_absolute_timeout.count(),
+                                          client.user_agent, client.ip);
+  if (!id) co_return id.error();
+  s.session_id = *id;
+  co_return s;
+}
+
+awaitable<result<new_session>> accounts::register_user(const std::string& username_in,
+                                                       const std::string& email,
+                                                       const secret_string& password,
+                                                       const client_info& client) {
+  auto username = proto::ascii_lower(username_in);
+  if (!proto::valid_username(username))
+    co_return make_error(errc::invalid_argument,
+                         "username must be 2-32 of a-z, 0-9, '_', '.', '-' and start with a letter or digit");
+  if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "email address is not valid");
+  if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
+  auto h = co_await hash(password);
+  if (!h) co_return h.error();
+  auto user = co_await repo_.create_user(username, email, *h, false);
+  if (!user) {
+    if (user.error().code == errc::already_exists)
+      co_return make_error(errc::already_exists, "username or email already registered");
+    co_return user.error();
+  }
+  co_await repo_.audit({user->id, "user.register", "user:" + std::to_string(user->id), client.ip,
+                        client.request_id, "ok", user->is_admin ? R"({"admin":true})" : "{}"});
+  log::info("user_registered", {{"user_id", user->id}, {"admin", user->is_admin}, {"request_id", client.request_id}});
+  co_return co_await open_session(*user, client);
+}
+
+awaitable<result<chat::user>> accounts::create_admin(const std::string& username_in, const std::string& email,
+                                                     const secret_string& password) {
+  auto username = proto::ascii_lower(username_in);
+  if (!proto::valid_username(username)) co_return make_error(errc::invalid_argument, "invalid username");
+  if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "invalid email");
+  if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
+  auto h = co_await hash(password);
+  if (!h) co_return h.error();
+  auto user = co_await repo_.create_user(username, email, *h, true);
+  if (user) co_await repo_.audit({std::nullopt, "user.create_admin", "user:" + std::to_string(user->id), "", "cli"});
+  co_return user;
+}
+
+awaitable<result<new_session>> accounts::login(const std::string& username_in, const secret_string& password,
+                                               const client_info& client) {
+  auto username = proto::ascii_lower(username_in);
+  std::chrono::seconds retry{0};
+  if (!login_by_ip_.allow(client.ip, &retry) || !login_by_name_.allow(username, &retry)) {
+    co_await repo_.audit({std::nullopt, "auth.login", "username:" + username.substr(0, 32), client.ip,
+                          client.request_id, "throttled"});
+    co_return make_error(errc::resource_exhausted, "too many login attempts; retry in " +
+                                                        std::to_string(retry.count()) + " s");
+  }
+  auto creds = co_await repo_.find_credentials(username);
+  if (!creds) co_return creds.error();
+  // Unknown users cost the same hashing time as known ones: no username oracle by timing.
+  std::string stored = *creds ? (*creds)->password_hash
+                              : crypto::dummy_password_hash(settings_.argon2_opslimit,
+                                                            settings_.argon2_memlimit_kib * 1024);
+  bool ok = co_await verify(password, stored);
+  if (!ok || !*creds || (*creds)->account.disabled) {
+    co_await repo_.audit({*creds ? std::optional((*creds)->account.id) : std::nullopt, "auth.login",
+                          "username:" + username.substr(0, 32), client.ip, client.request_id, "denied"});
+    co_return make_error(errc::unauthenticated, "wrong username or password");
+  }
+  const auto& account = (*creds)->account;
+  if (crypto::password_needs_rehash(stored, settings_.argon2_opslimit, settings_.argon2_memlimit_kib * 1024)) {
+    if (auto h = co_await hash(password)) co_await repo_.update_password_hash(account.id, *h);
+  }
+  auto s = co_await open_session(account, client);
+  if (s) {
+    co_await repo_.audit({account.id, "auth.login", "session:" + std::to_string(s->session_id), client.ip,
+                          client.request_id, "ok"});
+  }
+  co_return s;
+}
+
+awaitable<result<chat::session_info>> accounts::authenticate(std::string_view token) {
+  if (token.empty() || token.size() > 128) co_return make_error(errc::unauthenticated, "not signed in");
+  auto s = co_await repo_.find_session(crypto::token_hash(token), settings_.session_idle_timeout.count());
+  if (!s) co_return s.error();
+  if (!*s) co_return make_error(errc::unauthenticated, "not signed in");
+  co_return std::move(**s);
+}
+
+awaitable<result<void>> accounts::logout(const chat::session_info& session, const client_info& client) {
+  auto r = co_await repo_.revoke_session(session.account.id, session.id);
+  if (!r) co_return r.error();
+  co_await repo_.audit({session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
+                        client.request_id, "ok"});
+  co_return result<void>{};
+}
+
+}  // namespace redoubt::auth

@@ -1,0 +1,69 @@
+// Accounts and sessions: registration, login, session tokens, logout, session management.
+// Password hashing runs on a bounded thread pool, never on an io_context thread.
+// Session tokens are 256-bit random values; only their SHA-256 is stored.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "auth/password_policy.hpp"
+#include "auth/rate_limit.hpp"
+#include "base/config.hpp"
+#include "base/errc.hpp"
+#include "base/secret.hpp"
+#include "chat/model.hpp"
+#include "storage/repository.hpp"
+
+namespace redoubt::auth {
+
+template <class T>
+using awaitable = boost::asio::awaitable<T>;
+
+struct new_session {
+  chat::user account;
+  std::int64_t session_id = 0;
+  secret_string token;  // goes into the cookie, nowhere else
+};
+
+struct client_info {
+  std::string ip;
+  std::string user_agent;
+  std::string request_id;
+};
+
+class accounts {
+ public:
+  accounts(storage::repository& repo, const auth_settings& settings, password_policy policy);
+  ~accounts();
+
+  awaitable<result<new_session>> register_user(const std::string& username, const std::string& email,
+                                               const secret_string& password, const client_info& client);
+  awaitable<result<new_session>> login(const std::string& username, const secret_string& password,
+                                       const client_info& client);
+  // The session behind a token, or unauthenticated.
+  awaitable<result<chat::session_info>> authenticate(std::string_view token);
+  awaitable<result<void>> logout(const chat::session_info& session, const client_info& client);
+  // Creates an admin from the CLI (bypasses the open-registration path, same policy).
+  awaitable<result<chat::user>> create_admin(const std::string& username, const std::string& email,
+                                             const secret_string& password);
+
+  void shutdown();
+
+ private:
+  awaitable<result<std::string>> hash(const secret_string& password);
+  awaitable<bool> verify(const secret_string& password, std::string hash);
+  awaitable<result<new_session>> open_session(const chat::user& account, const client_info& client);
+
+  storage::repository& repo_;
+  const auth_settings& settings_;
+  password_policy policy_;
+  boost::asio::thread_pool hash_pool_;
+  rate_limiter login_by_name_;
+  rate_limiter login_by_ip_;
+};
+
+}  // namespace redoubt::auth

@@ -1,0 +1,51 @@
+// The one place that decides whether an actor may do an action (HTTP and WebSocket alike).
+// Pure functions over facts the caller loaded; no I/O. A denial on a room the actor cannot see
+// is not_found (it must learn nothing about private rooms), otherwise permission_denied.
+#pragma once
+
+#include <optional>
+
+#include "base/errc.hpp"
+#include "chat/model.hpp"
+
+namespace redoubt::auth {
+
+enum class action {
+  view_room,       // metadata: name, topic, member count
+  read_history,    // messages, members, events
+  join,            // self-join (public rooms)
+  leave,
+  post,            // send messages, typing, read markers, react
+  invite,          // add another user (private rooms)
+  set_topic,
+  rename,
+  edit_message,
+  delete_message,
+  set_member_role,
+  remove_member,
+};
+
+struct actor {
+  chat::user_id id = 0;
+  bool is_admin = false;
+};
+
+struct room_facts {
+  chat::room_kind kind = chat::room_kind::public_room;
+  chat::room_role actor_role = chat::room_role::none;  // none = not a member
+};
+
+struct message_facts {
+  chat::user_id author = 0;
+  bool deleted = false;
+};
+
+// Returns ok, or an error whose code is not_found / permission_denied / failed_precondition.
+result<void> authorize(const actor& who, action what, const room_facts& room,
+                       const std::optional<message_facts>& message = std::nullopt);
+
+// Whether `who` (with role `actor_role`) may give `target_role` to a member currently `current`.
+result<void> authorize_role_change(const actor& who, const room_facts& room,
+                                   chat::room_role current, chat::room_role target_role);
+
+}  // namespace redoubt::auth

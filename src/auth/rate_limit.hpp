@@ -1,0 +1,35 @@
+// Token buckets keyed by string (IP, user id, username+IP). Thread-safe; the table is pruned
+// when it grows so that a flood of distinct keys cannot exhaust memory.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace redoubt::auth {
+
+class rate_limiter {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  rate_limiter(double per_second, double burst, std::size_t max_keys = 100000)
+      : rate_(per_second), burst_(burst), max_keys_(max_keys) {}
+
+  // Takes one token; false when the bucket is empty. retry_after is set when false.
+  bool allow(const std::string& key, std::chrono::seconds* retry_after = nullptr,
+             clock::time_point now = clock::now());
+
+ private:
+  struct bucket {
+    double tokens;
+    clock::time_point updated;
+  };
+  double rate_;
+  double burst_;
+  std::size_t max_keys_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, bucket> buckets_;
+};
+
+}  // namespace redoubt::auth

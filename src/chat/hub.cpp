@@ -1,0 +1,106 @@
+#include "chat/hub.hpp"
+
+namespace redoubt::chat {
+
+bool hub::attach(const std::shared_ptr<subscriber>& s) {
+  std::unique_lock lock(mutex_);
+  auto& sessions = users_[s->user()];
+  bool first = sessions.empty();
+  sessions[s.get()] = s;
+  followed_[s.get()];
+  return first;
+}
+
+bool hub::detach(const subscriber* s) {
+  std::unique_lock lock(mutex_);
+  if (auto f = followed_.find(s); f != followed_.end()) {
+    for (auto room : f->second) {
+      auto r = rooms_.find(room);
+      if (r == rooms_.end()) continue;
+      r->second.erase(s);
+      if (r->second.empty()) rooms_.erase(r);
+    }
+    followed_.erase(f);
+  }
+  auto u = users_.find(s->user());
+  if (u == users_.end()) return false;
+  u->second.erase(s);
+  if (!u->second.empty()) return false;
+  users_.erase(u);
+  return true;
+}
+
+void hub::subscribe(room_id room, const std::shared_ptr<subscriber>& s) {
+  std::unique_lock lock(mutex_);
+  rooms_[room][s.get()] = s;
+  followed_[s.get()].insert(room);
+}
+
+void hub::unsubscribe(room_id room, const subscriber* s) {
+  std::unique_lock lock(mutex_);
+  if (auto r = rooms_.find(room); r != rooms_.end()) {
+    r->second.erase(s);
+    if (r->second.empty()) rooms_.erase(r);
+  }
+  if (auto f = followed_.find(s); f != followed_.end()) f->second.erase(room);
+}
+
+std::vector<std::shared_ptr<subscriber>> hub::room_targets(room_id room) const {
+  std::vector<std::shared_ptr<subscriber>> out;
+  std::shared_lock lock(mutex_);
+  auto r = rooms_.find(room);
+  if (r == rooms_.end()) return out;
+  out.reserve(r->second.size());
+  for (const auto& [_, weak] : r->second)
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+std::vector<std::shared_ptr<subscriber>> hub::user_targets(user_id user) const {
+  std::vector<std::shared_ptr<subscriber>> out;
+  std::shared_lock lock(mutex_);
+  auto u = users_.find(user);
+  if (u == users_.end()) return out;
+  for (const auto& [_, weak] : u->second)
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+void hub::publish(room_id room, seq_t seq, const frame_ptr& frame) {
+  for (const auto& s : room_targets(room)) s->on_event(room, seq, frame);
+}
+
+void hub::publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user) {
+  for (const auto& s : room_targets(room))
+    if (s->user() != except_user) s->on_ephemeral(frame);
+}
+
+void hub::member_added(room_id room, user_id user, seq_t seq) {
+  for (const auto& s : user_targets(user)) s->on_room_added(room, seq);
+}
+
+void hub::member_removed(room_id room, user_id user, seq_t seq) {
+  for (const auto& s : user_targets(user)) s->on_room_removed(room, seq);
+}
+
+std::vector<room_id> hub::rooms_followed_by(user_id user) const {
+  std::unordered_set<room_id> rooms;
+  std::shared_lock lock(mutex_);
+  if (auto u = users_.find(user); u != users_.end()) {
+    for (const auto& [ptr, _] : u->second)
+      if (auto f = followed_.find(ptr); f != followed_.end()) rooms.insert(f->second.begin(), f->second.end());
+  }
+  return {rooms.begin(), rooms.end()};
+}
+
+bool hub::online(user_id user) const {
+  std::shared_lock lock(mutex_);
+  return users_.contains(user);
+}
+
+std::size_t hub::connection_count() const {
+  std::shared_lock lock(mutex_);
+  return followed_.size();
+}
+
+}  // namespace redoubt::chat

@@ -1,0 +1,63 @@
+// Live fan-out: which connected clients follow which rooms, and who is online.
+// Thread-safe; deliveries are collected under a shared lock and made outside it.
+// A subscriber's callbacks must not block (they queue work onto the connection's strand).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chat/model.hpp"
+
+namespace redoubt::chat {
+
+using frame_ptr = std::shared_ptr<const std::string>;
+
+class subscriber {
+ public:
+  virtual ~subscriber() = default;
+  virtual user_id user() const = 0;
+  // An event of the room's sequence (messages, edits, membership...).
+  virtual void on_event(room_id room, seq_t seq, const frame_ptr& frame) = 0;
+  // Typing and presence: not sequenced, may be dropped.
+  virtual void on_ephemeral(const frame_ptr& frame) = 0;
+  // The user joined (or was added to) a room while connected; events from `first_seq` follow.
+  virtual void on_room_added(room_id room, seq_t first_seq) = 0;
+  // The user left (or was removed from) a room.
+  virtual void on_room_removed(room_id room, seq_t seq) = 0;
+};
+
+class hub {
+ public:
+  // Returns true when this is the user's first live connection (they came online).
+  bool attach(const std::shared_ptr<subscriber>& s);
+  // Returns true when this was the user's last live connection (they went offline).
+  bool detach(const subscriber* s);
+
+  void subscribe(room_id room, const std::shared_ptr<subscriber>& s);
+  void unsubscribe(room_id room, const subscriber* s);
+
+  void publish(room_id room, seq_t seq, const frame_ptr& frame);
+  void publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user);
+  void member_added(room_id room, user_id user, seq_t seq);
+  void member_removed(room_id room, user_id user, seq_t seq);
+  // Rooms any live connection of `user` follows (for presence broadcasts).
+  std::vector<room_id> rooms_followed_by(user_id user) const;
+  bool online(user_id user) const;
+  std::size_t connection_count() const;
+
+ private:
+  std::vector<std::shared_ptr<subscriber>> room_targets(room_id room) const;
+  std::vector<std::shared_ptr<subscriber>> user_targets(user_id user) const;
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<room_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> rooms_;
+  std::unordered_map<user_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> users_;
+  std::unordered_map<const subscriber*, std::unordered_set<room_id>> followed_;
+};
+
+}  // namespace redoubt::chat

@@ -1,0 +1,80 @@
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.hpp"
+#include "net/server.hpp"
+#include "net/session_common.hpp"
+
+namespace redoubt::net {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct server::impl {
+  asio::io_context& io;
+  session_env env;
+  tcp::acceptor acceptor;
+
+  impl(asio::io_context& io_, session_env e) : io(io_), env(e), acceptor(io_) {}
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        log::warn("accept_failed", {{"error", ec.message()}});
+        // Out of file descriptors: back off briefly instead of spinning.
+        asio::steady_timer t(io, std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      auto& stats = env.stats;
+      if (static_cast<std::size_t>(stats.connections_open.load()) >= env.config.limits.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        stats.rate_limited.fetch_add(1);
+        continue;
+      }
+      stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+      stats.connections_open.fetch_add(1);
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, run_http_session(std::move(socket), env), [&stats](std::exception_ptr e) {
+        stats.connections_open.fetch_sub(1);
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            log::error("session_crashed", {{"what", ex.what()}});
+          }
+        }
+      });
+    }
+  }
+};
+
+server::server(asio::io_context& io, asio::ssl::context& tls, api::router& router, const settings& config,
+               api::metrics& stats)
+    : impl_(std::make_unique<impl>(io, session_env{tls, router, config, stats})) {}
+
+server::~server() = default;
+
+void server::start() {
+  const auto& s = impl_->env.config.server;
+  tcp::endpoint ep(asio::ip::make_address(s.listen_address), s.listen_port);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen(1024);
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  log::info("listening", {{"address", s.listen_address}, {"port", s.listen_port}});
+}
+
+void server::stop() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+}  // namespace redoubt::net

@@ -1,0 +1,155 @@
+#include <deque>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include "api/ws_gateway.hpp"
+#include "base/log.hpp"
+#include "net/session_common.hpp"
+
+namespace redoubt::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr auto token = as_tuple(use_awaitable);
+
+// One WebSocket connection. All members are used on the connection's strand only; the gateway
+// posts every call onto that strand. One write in flight at a time, from a bounded queue.
+class ws_session final : public api::ws_link, public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(tls_stream stream, session_env env)
+      : ws_(std::move(stream)), env_(env), strand_(ws_.get_executor()) {}
+
+  asio::awaitable<void> run(beast::http::request<beast::http::string_body> req, chat::session_info session,
+                            std::string ip) {
+    const auto& limits = env_.config.limits;
+    ws_.read_message_max(limits.max_ws_message_bytes);  // larger frames: close 1009 before buffering
+    websocket::stream_base::timeout opt{};
+    opt.handshake_timeout = limits.tls_handshake_timeout;
+    opt.idle_timeout = limits.ws_idle_timeout;  // pings at half of it; no answer -> closed
+    opt.keep_alive_pings = true;
+    ws_.set_option(opt);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(beast::http::field::server, "redoubt");
+      res.set(beast::http::field::strict_transport_security, "max-age=63072000; includeSubDomains");
+    }));
+    auto [acc_ec] = co_await ws_.async_accept(req, token);
+    if (acc_ec) co_return;
+
+    env_.stats.ws_open.fetch_add(1);
+    auto user_id = session.account.id;
+    gateway_ = std::make_shared<api::ws_gateway>(env_.router.context(), strand_, *this, std::move(session), ip);
+    gateway_->open();
+    log::info("ws_open", {{"user_id", user_id}, {"ip", ip}});
+
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws_.async_read(buffer, token);
+      if (ec) {
+        if (ec == websocket::error::message_too_big)
+          log::info("ws_message_too_big", {{"user_id", user_id}, {"ip", ip}});
+        break;
+      }
+      if (!ws_.got_text()) {
+        buffer.consume(buffer.size());
+        send(std::make_shared<const std::string>(
+            R"({"type":"error","code":"invalid_argument","message":"binary frames are not supported"})"));
+        continue;
+      }
+      auto text = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      co_await gateway_->on_text(std::move(text));
+      if (closing_) break;
+    }
+    gateway_->closed();
+    env_.stats.ws_open.fetch_sub(1);
+    log::info("ws_close", {{"user_id", user_id}, {"ip", ip}});
+    // Let a pending close handshake finish before the stream goes away.
+    while (writing_ || close_in_flight_) {
+      asio::steady_timer t(strand_, std::chrono::milliseconds(20));
+      co_await t.async_wait(token);
+      if (++drain_rounds_ > 250) break;
+    }
+  }
+
+  bool send(std::shared_ptr<const std::string> frame) override {
+    if (closing_) return false;
+    const auto& limits = env_.config.limits;
+    if (queue_.size() >= limits.max_ws_send_queue_frames ||
+        queued_bytes_ + frame->size() > limits.max_ws_send_queue_bytes) {
+      // Slow consumer: drop the connection instead of buffering without bound.
+      close(1008, "slow consumer");
+      return false;
+    }
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    if (!writing_) {
+      writing_ = true;
+      asio::co_spawn(strand_, [self = shared_from_this()] { return self->write_loop(); }, asio::detached);
+    }
+    return true;
+  }
+
+  void close(int code, std::string reason) override {
+    if (closing_) return;
+    closing_ = true;
+    close_in_flight_ = true;
+    asio::co_spawn(
+        strand_,
+        [self = shared_from_this(), code, reason = std::move(reason)]() -> asio::awaitable<void> {
+          websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
+          auto [ec] = co_await self->ws_.async_close(cr, token);
+          (void)ec;
+          self->close_in_flight_ = false;
+          beast::get_lowest_layer(self->ws_).close();
+        },
+        asio::detached);
+  }
+
+ private:
+  asio::awaitable<void> write_loop() {
+    auto self = shared_from_this();
+    while (!queue_.empty() && !closing_) {
+      auto frame = queue_.front();
+      ws_.text(true);
+      auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), token);
+      queued_bytes_ -= frame->size();
+      queue_.pop_front();
+      if (ec) break;
+    }
+    writing_ = false;
+  }
+
+  websocket::stream<tls_stream> ws_;
+  session_env env_;
+  asio::any_io_executor strand_;
+  std::shared_ptr<api::ws_gateway> gateway_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool close_in_flight_ = false;
+  int drain_rounds_ = 0;
+};
+
+}  // namespace
+
+asio::awaitable<void> run_ws_session(tls_stream stream, beast::http::request<beast::http::string_body> req,
+                                     chat::session_info session, std::string remote_ip, session_env env) {
+  auto s = std::make_shared<ws_session>(std::move(stream), env);
+  co_await s->run(std::move(req), std::move(session), std::move(remote_ip));
+}
+
+}  // namespace redoubt::net

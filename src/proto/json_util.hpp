@@ -1,0 +1,32 @@
+// Strict reading of JSON request bodies and frames: typed field access that returns
+// invalid_argument with a message naming the field, and rejects unknown fields.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/fwd.hpp>
+
+#include "base/errc.hpp"
+
+namespace redoubt::proto {
+
+// Parses text as one JSON object (depth-limited); UTF-8 is validated by the parser.
+result<boost::json::object> parse_object(std::string_view text);
+
+// Fails when obj has a key outside `allowed`.
+result<void> only_fields(const boost::json::object& obj, std::initializer_list<std::string_view> allowed);
+
+result<std::string> get_string(const boost::json::object& obj, std::string_view key);
+result<std::optional<std::string>> get_optional_string(const boost::json::object& obj, std::string_view key);
+result<std::int64_t> get_int64(const boost::json::object& obj, std::string_view key);
+result<std::optional<std::int64_t>> get_optional_int64(const boost::json::object& obj, std::string_view key);
+result<std::optional<bool>> get_optional_bool(const boost::json::object& obj, std::string_view key);
+
+// Serializes an error body: {"error":{"code":..., "message":...}}.
+std::string error_body(errc code, std::string_view message);
+
+}  // namespace redoubt::proto

@@ -1,0 +1,120 @@
+#include "proto/render.hpp"
+
+#include <boost/json.hpp>
+
+namespace redoubt::proto {
+namespace json = boost::json;
+
+json::object user_json(const chat::user& u, bool include_private) {
+  json::object o;
+  o["id"] = u.id;
+  o["username"] = u.username;
+  o["display_name"] = u.display_name;
+  if (include_private) {
+    o["email"] = u.email;
+    o["is_admin"] = u.is_admin;
+    o["created_at"] = u.created_at;
+  }
+  return o;
+}
+
+json::object room_json(const chat::room& r) {
+  json::object o;
+  o["id"] = r.id;
+  o["kind"] = chat::to_string(r.kind);
+  o["name"] = r.name;
+  o["topic"] = r.topic;
+  o["created_at"] = r.created_at;
+  o["last_seq"] = r.last_seq;
+  o["member_count"] = r.member_count;
+  o["my_role"] = chat::to_string(r.my_role);
+  if (r.my_role != chat::room_role::none) {
+    o["last_read_seq"] = r.my_last_read_seq;
+    o["unread"] = r.unread;
+    o["mentions_unread"] = r.mentions_unread;
+  }
+  if (r.kind == chat::room_kind::direct) {
+    json::array members;
+    for (auto id : r.dm_members) members.push_back(id);
+    o["members"] = std::move(members);
+  }
+  return o;
+}
+
+json::object member_json(const chat::member& m) {
+  json::object o;
+  o["id"] = m.id;
+  o["username"] = m.username;
+  o["display_name"] = m.display_name;
+  o["role"] = chat::to_string(m.role);
+  return o;
+}
+
+json::object message_json(const chat::message& m) {
+  json::object o;
+  o["id"] = m.id;
+  o["room"] = m.room;
+  o["seq"] = m.seq;
+  o["author"] = m.author;
+  o["author_username"] = m.author_username;
+  o["client_id"] = m.client_id;
+  o["body"] = m.body;
+  o["reply_to"] = m.reply_to ? json::value(*m.reply_to) : json::value(nullptr);
+  o["created_at"] = m.created_at;
+  o["edited_at"] = m.edited_at ? json::value(*m.edited_at) : json::value(nullptr);
+  o["deleted"] = m.deleted;
+  json::array mentions;
+  for (const auto& u : m.mentions) mentions.push_back(json::value(std::string_view(u)));
+  o["mentions"] = std::move(mentions);
+  json::array reactions;
+  for (const auto& r : m.reactions) {
+    json::object rj;
+    rj["emoji"] = r.emoji;
+    json::array users;
+    for (auto u : r.users) users.push_back(u);
+    rj["users"] = std::move(users);
+    reactions.push_back(std::move(rj));
+  }
+  o["reactions"] = std::move(reactions);
+  return o;
+}
+
+json::object session_json(const chat::session_info& s, std::int64_t current_session) {
+  json::object o;
+  o["id"] = s.id;
+  o["created_at"] = s.created_at;
+  o["last_seen_at"] = s.last_seen_at;
+  o["expires_at"] = s.expires_at;
+  o["user_agent"] = s.user_agent;
+  o["ip"] = s.ip;
+  o["current"] = s.id == current_session;
+  return o;
+}
+
+std::string message_event_frame(const chat::message& m) {
+  json::object o;
+  o["type"] = "event";
+  o["room"] = m.room;
+  o["seq"] = m.seq;
+  o["kind"] = "message";
+  o["actor"] = m.author;
+  o["at"] = m.created_at;
+  o["data"] = message_json(m);
+  return json::serialize(o);
+}
+
+std::string room_event_frame(const chat::room_event& e) {
+  json::object o;
+  o["type"] = "event";
+  o["room"] = e.room;
+  o["seq"] = e.seq;
+  o["kind"] = e.kind;
+  o["actor"] = e.actor ? json::value(*e.actor) : json::value(nullptr);
+  o["at"] = e.created_at;
+  boost::system::error_code ec;
+  auto data = json::parse(e.payload_json, ec);
+  o["data"] = ec ? json::value(json::object{}) : std::move(data);
+  return json::serialize(o);
+}
+
+}  // namespace redoubt::proto

@@ -1,0 +1,32 @@
+// Validation of user-supplied text: UTF-8, lengths in code points, names, mentions.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redoubt::proto {
+
+// Number of Unicode scalar values, or nullopt when s is not valid UTF-8 (overlongs,
+// surrogates and values above U+10FFFF are invalid).
+std::optional<std::size_t> utf8_length(std::string_view s) noexcept;
+
+// True when s contains a C0 control other than \n and \t, DEL, or a C1 control.
+bool has_control_chars(std::string_view s, bool allow_newlines) noexcept;
+
+// Lowercase ASCII letters, digits, '_', '.', '-'; 2..32 chars; starts with a letter or digit.
+bool valid_username(std::string_view s) noexcept;
+// Pragmatic address check (one '@', no spaces or controls, dotted domain), 3..254 bytes.
+bool valid_email(std::string_view s) noexcept;
+// Client message ids: 1..64 of [A-Za-z0-9_-].
+bool valid_client_id(std::string_view s) noexcept;
+
+std::string ascii_lower(std::string_view s);
+std::string trim(std::string_view s);
+
+// "@name" tokens in a message body (deduplicated, lowercase, in order of appearance).
+std::vector<std::string> parse_mentions(std::string_view body);
+
+}  // namespace redoubt::proto

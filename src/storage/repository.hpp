@@ -1,0 +1,93 @@
+// All SQL of redoubt-server: chat and account persistence over the async db layer.
+// Thread-safe (stateless apart from the shared pool). Every method is one round trip or one
+// pipelined transaction, so nothing partial is ever written.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/errc.hpp"
+#include "chat/model.hpp"
+#include "db/pg.hpp"
+
+namespace redoubt::storage {
+
+template <class T>
+using awaitable = boost::asio::awaitable<T>;
+
+struct audit_entry {
+  std::optional<chat::user_id> actor;
+  std::string action;
+  std::string target;
+  std::string ip;
+  std::string request_id;
+  std::string outcome = "ok";
+  std::string details_json = "{}";
+};
+
+using replay_item = std::variant<chat::message, chat::room_event>;
+
+class repository {
+ public:
+  explicit repository(std::shared_ptr<db::pool> pool) : pool_(std::move(pool)) {}
+
+  awaitable<result<int>> schema_version();
+  awaitable<result<void>> ping();
+
+  // Accounts and sessions.
+  awaitable<result<chat::user>> create_user(const std::string& username, const std::string& email,
+                                            const std::string& password_hash, bool force_admin);
+  awaitable<result<std::optional<chat::user_credentials>>> find_credentials(const std::string& username);
+  awaitable<result<std::optional<chat::user>>> find_user(const std::string& username);
+  awaitable<result<std::optional<chat::user>>> find_user_by_id(chat::user_id id);
+  awaitable<result<void>> update_password_hash(chat::user_id id, const std::string& hash);
+  awaitable<result<std::int64_t>> create_session(chat::user_id user, const std::string& token_hash,
+                                                 std::int64_t absolute_seconds,
+                                                 const std::string& user_agent, const std::string& ip);
+  awaitable<result<std::optional<chat::session_info>>> find_session(const std::string& token_hash,
+                                                                    std::int64_t idle_seconds);
+  awaitable<result<std::vector<chat::session_info>>> list_sessions(chat::user_id user);
+  awaitable<result<bool>> revoke_session(chat::user_id user, std::int64_t session_id);
+  awaitable<result<void>> audit(const audit_entry& entry);
+
+  // Rooms and membership. Methods returning a seq recorded a room event with that seq.
+  awaitable<result<chat::room>> create_room(chat::room_kind kind, const std::string& name,
+                                            const std::string& topic, chat::user_id creator);
+  awaitable<result<chat::room>> open_direct(chat::user_id a, chat::user_id b);
+  awaitable<result<std::optional<chat::room>>> get_room(chat::room_id room, chat::user_id viewer);
+  awaitable<result<std::vector<chat::room>>> rooms_of(chat::user_id user);
+  awaitable<result<std::vector<chat::room>>> public_rooms(chat::user_id viewer);
+  awaitable<result<std::vector<chat::member>>> members(chat::room_id room);
+  awaitable<result<chat::room_role>> role_of(chat::room_id room, chat::user_id user);
+  awaitable<result<std::optional<chat::seq_t>>> add_member(chat::room_id room, chat::user_id user,
+                                                           chat::room_role role, chat::user_id actor);
+  awaitable<result<std::optional<chat::seq_t>>> remove_member(chat::room_id room, chat::user_id user,
+                                                              chat::user_id actor);
+  awaitable<result<chat::seq_t>> set_topic(chat::room_id room, const std::string& topic,
+                                           chat::user_id actor);
+  awaitable<result<void>> set_read(chat::room_id room, chat::user_id user, chat::seq_t seq);
+
+  // Messages.
+  awaitable<result<std::vector<chat::post_outcome>>> post_batch(
+      const std::vector<chat::post_request>& posts);
+  awaitable<result<std::optional<chat::message>>> get_message(chat::message_id id);
+  awaitable<result<std::optional<std::pair<chat::room_id, chat::seq_t>>>> edit_message(
+      chat::message_id id, const std::string& body, chat::user_id actor, std::string& edited_at);
+  awaitable<result<std::optional<std::pair<chat::room_id, chat::seq_t>>>> delete_message(
+      chat::message_id id, chat::user_id actor);
+  awaitable<result<std::optional<std::pair<chat::room_id, chat::seq_t>>>> set_reaction(
+      chat::message_id id, chat::user_id user, const std::string& emoji, bool add);
+  // Newest first, seq < before (0 = from the end), at most limit.
+  awaitable<result<std::vector<chat::message>>> history(chat::room_id room, chat::seq_t before, int limit);
+  // Everything with seq in (after, after + limit], in seq order.
+  awaitable<result<std::vector<replay_item>>> replay(chat::room_id room, chat::seq_t after, int limit);
+  awaitable<result<std::optional<chat::room_event>>> event_at(chat::room_id room, chat::seq_t seq);
+
+ private:
+  std::shared_ptr<db::pool> pool_;
+};
+
+}  // namespace redoubt::storage
