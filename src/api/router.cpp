@@ -117,8 +117,11 @@ awaitable<upgrade_decision> router::authorize_upgrade(const http_request& req) {
   // Browsers always send Origin on WebSocket handshakes: a foreign one is a cross-site attempt.
   if (!origin.empty() && !origin_allowed(origin)) {
     d.refusal = error_response(errc::permission_denied, "origin not allowed");
-    co_await ctx_.repo.audit({std::nullopt, "ws.upgrade", std::string(origin.substr(0, 200)), req.remote_ip,
-                              req.request_id, "denied_origin"});
+    {
+    const storage::audit_entry audit_record{std::nullopt, "ws.upgrade", std::string(origin.substr(0, 200)), req.remote_ip,
+                              req.request_id, "denied_origin"};
+    co_await ctx_.repo.audit(audit_record);
+  }
     co_return d;
   }
   std::chrono::seconds retry{1};
@@ -287,7 +290,10 @@ awaitable<http_response> router::dispatch(http_request& req) {
     auto ok = co_await ctx_.repo.revoke_session(who.id, *id);
     if (!ok) co_return error_response(ok.error());
     if (!*ok) co_return error_response(errc::not_found, "session not found");
-    co_await ctx_.repo.audit({who.id, "session.revoke", "session:" + std::to_string(*id), req.remote_ip, req.request_id});
+    {
+    const storage::audit_entry audit_record{who.id, "session.revoke", "session:" + std::to_string(*id), req.remote_ip, req.request_id};
+    co_await ctx_.repo.audit(audit_record);
+  }
     co_return no_content();
   }
   if (rest.size() == 1 && rest[0] == "rooms" && m == "GET") {
@@ -420,7 +426,8 @@ awaitable<http_response> router::dispatch(http_request& req) {
       if (!text) co_return error_response(text.error());
       auto reply = proto::get_optional_int64(*body, "reply_to");
       if (!reply) co_return error_response(reply.error());
-      auto out = co_await ctx_.chat.post(who, session->account.username, *id, *cid, *text, *reply, std::nullopt);
+      const std::optional<auth::room_facts> unknown_facts;
+      auto out = co_await ctx_.chat.post(who, session->account.username, *id, *cid, *text, *reply, unknown_facts);
       if (!out) co_return error_response(out.error());
       ctx_.stats.messages_acked.fetch_add(1);
       co_return json_response(out->status == chat::post_status::duplicate ? 200 : 201,
@@ -447,7 +454,10 @@ awaitable<http_response> router::dispatch(http_request& req) {
     if (rest.size() == 2 && m == "DELETE") {
       auto out = co_await ctx_.chat.remove(who, *id);
       if (!out) co_return error_response(out.error());
-      co_await ctx_.repo.audit({who.id, "message.delete", "message:" + std::to_string(*id), req.remote_ip, req.request_id});
+      {
+    const storage::audit_entry audit_record{who.id, "message.delete", "message:" + std::to_string(*id), req.remote_ip, req.request_id};
+    co_await ctx_.repo.audit(audit_record);
+  }
       co_return no_content();
     }
     if (rest.size() == 4 && rest[2] == "reactions" && (m == "PUT" || m == "DELETE")) {

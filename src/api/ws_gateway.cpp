@@ -293,7 +293,8 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
   }
   subscribed_ = true;
   auto self = shared_from_this();
-  auto rooms = co_await ctx_.chat.my_rooms({session_.account.id, session_.account.is_admin});
+  const auth::actor me{session_.account.id, session_.account.is_admin};
+  auto rooms = co_await ctx_.chat.my_rooms(me);
   if (!rooms) {
     subscribed_ = false;
     send_error(id, rooms.error());

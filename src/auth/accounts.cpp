@@ -25,24 +25,28 @@ void accounts::shutdown() {
   hash_pool_.join();
 }
 
+namespace {
+// Run on the hashing pool. Plain functions with by-value parameters rather than capturing
+// lambdas: g++ 12 mishandles captures of lambda coroutines.
+asio::awaitable<result<std::string>> hash_task(secret_string password, std::uint64_t ops, std::uint64_t mem) {
+  co_return crypto::hash_password(password, ops, mem);
+}
+
+asio::awaitable<bool> verify_task(secret_string password, std::string hash) {
+  co_return crypto::verify_password(password, hash);
+}
+}  // namespace
+
 awaitable<result<std::string>> accounts::hash(const secret_string& password) {
-  auto ops = settings_.argon2_opslimit;
-  auto mem = settings_.argon2_memlimit_kib * 1024;
-  co_return co_await asio::co_spawn(
-      hash_pool_,
-      [password, ops, mem]() -> asio::awaitable<result<std::string>> {
-        co_return crypto::hash_password(password, ops, mem);
-      },
+  auto r = co_await asio::co_spawn(
+      hash_pool_, hash_task(password, settings_.argon2_opslimit, settings_.argon2_memlimit_kib * 1024),
       asio::use_awaitable);
+  co_return r;
 }
 
 awaitable<bool> accounts::verify(const secret_string& password, std::string hash) {
-  co_return co_await asio::co_spawn(
-      hash_pool_,
-      [password, hash = std::move(hash)]() -> asio::awaitable<bool> {
-        co_return crypto::verify_password(password, hash);
-      },
-      asio::use_awaitable);
+  bool ok = co_await asio::co_spawn(hash_pool_, verify_task(password, std::move(hash)), asio::use_awaitable);
+  co_return ok;
 }
 
 awaitable<result<new_session>> accounts::open_session(const chat::user& account, const client_info& client) {
@@ -75,8 +79,11 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
       co_return make_error(errc::already_exists, "username or email already registered");
     co_return user.error();
   }
-  co_await repo_.audit({user->id, "user.register", "user:" + std::to_string(user->id), client.ip,
-                        client.request_id, "ok", user->is_admin ? R"({"admin":true})" : "{}"});
+  {
+    const storage::audit_entry audit_record{user->id, "user.register", "user:" + std::to_string(user->id), client.ip,
+                        client.request_id, "ok", user->is_admin ? R"({"admin":true})" : "{}"};
+    co_await repo_.audit(audit_record);
+  }
   log::info("user_registered", {{"user_id", user->id}, {"admin", user->is_admin}, {"request_id", client.request_id}});
   co_return co_await open_session(*user, client);
 }
@@ -90,7 +97,10 @@ awaitable<result<chat::user>> accounts::create_admin(const std::string& username
   auto h = co_await hash(password);
   if (!h) co_return h.error();
   auto user = co_await repo_.create_user(username, email, *h, true);
-  if (user) co_await repo_.audit({std::nullopt, "user.create_admin", "user:" + std::to_string(user->id), "", "cli"});
+  if (user) {
+    const storage::audit_entry audit_record{std::nullopt, "user.create_admin", "user:" + std::to_string(user->id), "", "cli"};
+    co_await repo_.audit(audit_record);
+  }
   co_return user;
 }
 
@@ -99,8 +109,11 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
   auto username = proto::ascii_lower(username_in);
   std::chrono::seconds retry{0};
   if (!login_by_ip_.allow(client.ip, &retry) || !login_by_name_.allow(username, &retry)) {
-    co_await repo_.audit({std::nullopt, "auth.login", "username:" + username.substr(0, 32), client.ip,
-                          client.request_id, "throttled"});
+    {
+    const storage::audit_entry audit_record{std::nullopt, "auth.login", "username:" + username.substr(0, 32), client.ip,
+                          client.request_id, "throttled"};
+    co_await repo_.audit(audit_record);
+  }
     co_return make_error(errc::resource_exhausted, "too many login attempts; retry in " +
                                                         std::to_string(retry.count()) + " s");
   }
@@ -112,8 +125,11 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
                                                             settings_.argon2_memlimit_kib * 1024);
   bool ok = co_await verify(password, stored);
   if (!ok || !*creds || (*creds)->account.disabled) {
-    co_await repo_.audit({*creds ? std::optional((*creds)->account.id) : std::nullopt, "auth.login",
-                          "username:" + username.substr(0, 32), client.ip, client.request_id, "denied"});
+    {
+    const storage::audit_entry audit_record{*creds ? std::optional((*creds)->account.id) : std::nullopt, "auth.login",
+                          "username:" + username.substr(0, 32), client.ip, client.request_id, "denied"};
+    co_await repo_.audit(audit_record);
+  }
     co_return make_error(errc::unauthenticated, "wrong username or password");
   }
   const auto& account = (*creds)->account;
@@ -122,8 +138,11 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
   }
   auto s = co_await open_session(account, client);
   if (s) {
-    co_await repo_.audit({account.id, "auth.login", "session:" + std::to_string(s->session_id), client.ip,
-                          client.request_id, "ok"});
+    {
+    const storage::audit_entry audit_record{account.id, "auth.login", "session:" + std::to_string(s->session_id), client.ip,
+                          client.request_id, "ok"};
+    co_await repo_.audit(audit_record);
+  }
   }
   co_return s;
 }
@@ -139,8 +158,11 @@ awaitable<result<chat::session_info>> accounts::authenticate(std::string_view to
 awaitable<result<void>> accounts::logout(const chat::session_info& session, const client_info& client) {
   auto r = co_await repo_.revoke_session(session.account.id, session.id);
   if (!r) co_return r.error();
-  co_await repo_.audit({session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
-                        client.request_id, "ok"});
+  {
+    const storage::audit_entry audit_record{session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
+                        client.request_id, "ok"};
+    co_await repo_.audit(audit_record);
+  }
   co_return result<void>{};
 }
 

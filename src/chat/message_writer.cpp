@@ -51,29 +51,38 @@ writer_stats message_writer::stats() const {
 }
 
 namespace {
-// Resumes the waiting coroutine on its own executor, never on the writer's strand.
-void complete(message_writer::completion& done, const asio::any_io_executor& ex, result<post_outcome> r) {
-  asio::post(ex, [h = std::move(done), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
-}
+template <class Handler>
+struct completion_impl final : message_writer::completion_base {
+  completion_impl(Handler h, asio::any_io_executor e) : handler(std::move(h)), ex(std::move(e)) {}
+  // Never inline: the waiter continues on its own executor, not on the writer's strand.
+  void complete(result<post_outcome> r) override {
+    asio::post(ex, [h = std::move(handler), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+  }
+  Handler handler;
+  asio::any_io_executor ex;
+};
+
+void complete(message_writer::completion& done, result<post_outcome> r) { done->complete(std::move(r)); }
 }  // namespace
 
-void message_writer::enqueue(post_request request, completion done, asio::any_io_executor ex) {
+void message_writer::enqueue(post_request request, completion done) {
   {
     std::lock_guard lock(mutex_);
     if (!stopped_) {
-      queue_.push_back(pending{std::move(request), std::move(done), std::move(ex)});
+      queue_.push_back(pending{std::move(request), std::move(done)});
       asio::post(strand_, [this] { wake_.cancel_one(); });
       return;
     }
   }
-  complete(done, ex, make_error(errc::unavailable, "server is shutting down"));
+  complete(done, make_error(errc::unavailable, "server is shutting down"));
 }
 
 asio::awaitable<result<post_outcome>> message_writer::post(post_request request) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(result<post_outcome>)>(
       [this](auto handler, post_request req) {
         asio::any_io_executor ex = asio::get_associated_executor(handler, strand_.get_inner_executor());
-        enqueue(std::move(req), completion(std::move(handler)), std::move(ex));
+        enqueue(std::move(req),
+                std::make_unique<completion_impl<decltype(handler)>>(std::move(handler), std::move(ex)));
       },
       asio::use_awaitable, std::move(request));
 }
@@ -117,7 +126,7 @@ asio::awaitable<void> message_writer::write_batch(std::vector<pending> batch) {
                                       {"detail", outcome.error().message}});
     auto code = outcome.error().code == errc::deadline_exceeded ? errc::unavailable : outcome.error().code;
     for (auto& p : batch)
-      complete(p.done, p.done_executor, make_error(code == errc::internal ? errc::unavailable : code,
+      complete(p.done, make_error(code == errc::internal ? errc::unavailable : code,
                                   "message not stored; retry with the same client_id"));
     co_return;
   }
@@ -139,7 +148,7 @@ asio::awaitable<void> message_writer::write_batch(std::vector<pending> batch) {
       m.mentions = o.mentioned;
       hub_.publish(m.room, m.seq, std::make_shared<const std::string>(proto::message_event_frame(m)));
     }
-    complete(batch[i].done, batch[i].done_executor, std::move(o));
+    complete(batch[i].done, std::move(o));
   }
 }
 

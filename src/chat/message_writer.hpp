@@ -10,7 +10,6 @@
 #include <memory>
 #include <mutex>
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,7 +34,13 @@ struct writer_stats {
 
 class message_writer {
  public:
-  using completion = boost::asio::any_completion_handler<void(result<post_outcome>)>;
+  // Type-erased completion of a waiting post(); resumes the waiter on its own executor.
+  // (asio::any_completion_handler in Boost 1.81 re-wraps itself recursively when moved.)
+  struct completion_base {
+    virtual ~completion_base() = default;
+    virtual void complete(result<post_outcome> r) = 0;
+  };
+  using completion = std::unique_ptr<completion_base>;
 
   message_writer(boost::asio::any_io_executor ex, storage::repository& repo, hub& live,
                  std::size_t max_batch, int writers);
@@ -52,10 +57,9 @@ class message_writer {
   struct pending {
     post_request request;
     completion done;
-    boost::asio::any_io_executor done_executor;  // where the waiting coroutine resumes
   };
 
-  void enqueue(post_request request, completion done, boost::asio::any_io_executor ex);
+  void enqueue(post_request request, completion done);
   boost::asio::awaitable<void> run_writer();
   boost::asio::awaitable<void> write_batch(std::vector<pending> batch);
 

@@ -101,7 +101,8 @@ awaitable<result<room>> service::create_room(const auth::actor& who, room_kind k
 }
 
 awaitable<result<room>> service::open_direct(const auth::actor& who, const std::string& other_username) {
-  auto other = co_await repo_.find_user(proto::ascii_lower(other_username));
+  const auto other_name = proto::ascii_lower(other_username);
+  auto other = co_await repo_.find_user(other_name);
   if (!other) co_return other.error();
   if (!*other || (*other)->disabled) co_return make_error(errc::not_found, "user not found");
   if ((*other)->id == who.id) co_return make_error(errc::invalid_argument, "cannot message yourself");
@@ -167,7 +168,8 @@ awaitable<result<void>> service::invite(const auth::actor& who, room_id id, cons
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::invite, *f); !ok) co_return ok.error();
-  auto other = co_await repo_.find_user(proto::ascii_lower(username));
+  const auto other_name = proto::ascii_lower(username);
+  auto other = co_await repo_.find_user(other_name);
   if (!other) co_return other.error();
   if (!*other || (*other)->disabled) co_return make_error(errc::not_found, "user not found");
   auto seq = co_await repo_.add_member(id, (*other)->id, room_role::member, who.id);

@@ -80,6 +80,7 @@ class connection {
   bool healthy() const noexcept;
 
  private:
+  friend class pool;  // checks liveness and transaction state on give_back / acquire
   struct impl;
   explicit connection(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;

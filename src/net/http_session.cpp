@@ -1,3 +1,5 @@
+#include <array>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -72,6 +74,20 @@ asio::awaitable<void> write_error_and_close(tls_stream& stream, http::status sta
 
 }  // namespace
 
+asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;
+  std::size_t total = 0;
+  while (total < (4u << 20)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), token);
+    if (ec) break;
+    total += n;
+  }
+  stream.socket().close(ignored);
+}
+
 asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env env) {
   const auto& limits = env.config.limits;
   std::string ip;
@@ -97,18 +113,30 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
     stream.next_layer().expires_after(limits.header_read_timeout);
     auto [hdr_ec, hdr_n] = co_await http::async_read_header(stream, buffer, parser, token);
     if (hdr_ec) {
-      if (hdr_ec == http::error::header_limit)
+      if (hdr_ec == http::error::header_limit) {
         co_await write_error_and_close(stream, http::status::request_header_fields_too_large,
                                        "payload_too_large", "request headers too large");
+        co_await lingering_close(stream.next_layer());
+        co_return;
+      }
+      if (hdr_ec == http::error::body_limit) {  // a declared Content-Length over the limit
+        co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
+                                       "request body too large");
+        co_await lingering_close(stream.next_layer());
+        co_return;
+      }
       break;
     }
     if (!parser.is_done()) {
       stream.next_layer().expires_after(limits.body_read_timeout);
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, token);
       if (body_ec) {
-        if (body_ec == http::error::body_limit)
+        if (body_ec == http::error::body_limit) {
           co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
                                          "request body too large");
+          co_await lingering_close(stream.next_layer());
+          co_return;
+        }
         break;
       }
     }

@@ -22,6 +22,11 @@ struct session_env {
   api::metrics& stats;
 };
 
+// Closes a connection whose peer may still be sending (an oversized request or frame): stops
+// writing, then reads and discards for a short while so that our last response or close frame
+// is not destroyed by a TCP reset, then closes.
+boost::asio::awaitable<void> lingering_close(boost::beast::tcp_stream& stream);
+
 // Runs one accepted connection until it closes (HTTP keep-alive, maybe upgraded to WebSocket).
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket, session_env env);
 

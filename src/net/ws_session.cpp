@@ -55,11 +55,16 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
     log::info("ws_open", {{"user_id", user_id}, {"ip", ip}});
 
     beast::flat_buffer buffer;
+    bool oversized = false;
     for (;;) {
       auto [ec, n] = co_await ws_.async_read(buffer, token);
       if (ec) {
-        if (ec == websocket::error::message_too_big)
+        if (ec == websocket::error::message_too_big) {
+          // Beast has sent close 1009 before reading the payload; keep the rest of it from
+          // turning into a reset that would destroy that close frame.
           log::info("ws_message_too_big", {{"user_id", user_id}, {"ip", ip}});
+          oversized = true;
+        }
         break;
       }
       if (!ws_.got_text()) {
@@ -75,6 +80,7 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
     }
     gateway_->closed();
     env_.stats.ws_open.fetch_sub(1);
+    if (oversized) co_await lingering_close(beast::get_lowest_layer(ws_));
     log::info("ws_close", {{"user_id", user_id}, {"ip", ip}});
     // Let a pending close handshake finish before the stream goes away.
     while (writing_ || close_in_flight_) {
@@ -108,17 +114,23 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
     close_in_flight_ = true;
     asio::co_spawn(
         strand_,
-        [self = shared_from_this(), code, reason = std::move(reason)]() -> asio::awaitable<void> {
-          websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
-          auto [ec] = co_await self->ws_.async_close(cr, token);
-          (void)ec;
-          self->close_in_flight_ = false;
-          beast::get_lowest_layer(self->ws_).close();
+        [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+          return self->do_close(code, std::move(reason));
         },
         asio::detached);
   }
 
  private:
+  asio::awaitable<void> do_close(int code, std::string reason) {
+    auto self = shared_from_this();
+    websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
+    auto [ec] = co_await ws_.async_close(cr, token);
+    (void)ec;
+    close_in_flight_ = false;
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
   asio::awaitable<void> write_loop() {
     auto self = shared_from_this();
     while (!queue_.empty() && !closing_) {

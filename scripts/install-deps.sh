@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Redoubt needs to build, test and run, if any are missing.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build ccache mold pkg-config git openssl util-linux procps
+  libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libpq-dev libsodium-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev
+  postgresql-15 postgresql-contrib nats-server
+)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

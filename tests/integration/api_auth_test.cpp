@@ -1,0 +1,161 @@
+// Accounts and sessions over the real server: registration, login, cookies, logout,
+// session listing and revocation, password policy, bad input.
+#include "integration/api_env.hpp"
+
+namespace redoubt::test {
+namespace {
+
+TEST(Auth, RegisterSetsHardenedSessionCookieAndMeWorks) {
+  auto& server = shared_server();
+  auto http = server.client();
+  auto name = unique_name("reg");
+  auto res = http.post("/api/v1/auth/register",
+                       json::object{{"username", name}, {"email", name + "@example.test"}, {"password", test_password}});
+  ASSERT_EQ(res.status, 201) << res.body;
+  auto cookie = res.header("set-cookie");
+  EXPECT_EQ(cookie.rfind("__Host-redoubt_session=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("Secure"), std::string::npos);
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_NE(cookie.find("Path=/"), std::string::npos);
+  // The token is 256 bits of base64url: 43 characters.
+  auto token = http.cookie("__Host-redoubt_session");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->size(), 43u);
+  EXPECT_EQ(res.body.find(*token), std::string::npos) << "token must not be in the body";
+  EXPECT_NE(res.header("strict-transport-security").find("max-age="), std::string::npos);
+
+  auto me = http.get("/api/v1/me");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.json().at("user").at("username").as_string(), name);
+  EXPECT_EQ(me.body.find("password"), std::string::npos);
+}
+
+TEST(Auth, DuplicateUsernameIsConflict) {
+  auto& server = shared_server();
+  auto u = make_user(server);
+  auto http = server.client();
+  auto res = http.post("/api/v1/auth/register", json::object{{"username", u.username},
+                                                             {"email", "other-" + u.username + "@example.test"},
+                                                             {"password", test_password}});
+  EXPECT_EQ(res.status, 409);
+  EXPECT_EQ(error_code(res), "already_exists");
+}
+
+TEST(Auth, PasswordPolicyRejectsShortCommonAndUsername) {
+  auto& server = shared_server();
+  auto http = server.client();
+  auto name = unique_name("pw");
+  auto attempt = [&](const std::string& pw) {
+    return http.post("/api/v1/auth/register",
+                     json::object{{"username", name}, {"email", name + "@example.test"}, {"password", pw}});
+  };
+  auto short_pw = attempt("short");
+  EXPECT_EQ(short_pw.status, 400);
+  EXPECT_NE(short_pw.body.find("at least"), std::string::npos) << short_pw.body;
+  auto common = attempt("password1234");
+  EXPECT_EQ(common.status, 400);
+  EXPECT_NE(common.body.find("common"), std::string::npos) << common.body;
+  auto contains_name = attempt("my name is " + name + "!!");
+  EXPECT_EQ(contains_name.status, 400);
+  // Nothing was created by the refused attempts: the name is still free.
+  EXPECT_EQ(attempt(test_password).status, 201);
+}
+
+TEST(Auth, BadInputGetsClearErrors) {
+  auto& server = shared_server();
+  auto http = server.client();
+  auto bad_json = http.request("POST", "/api/v1/auth/register", "{\"username\":", {{"Content-Type", "application/json"}});
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(error_code(bad_json), "invalid_argument");
+  auto wrong_type = http.post("/api/v1/auth/register", json::object{{"username", 5}, {"email", "a@b.test"}, {"password", test_password}});
+  EXPECT_EQ(wrong_type.status, 400);
+  auto unknown_field = http.post("/api/v1/auth/login", json::object{{"username", "x"}, {"password", "y"}, {"admin", true}});
+  EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_NE(unknown_field.body.find("admin"), std::string::npos);
+  auto bad_name = http.post("/api/v1/auth/register",
+                            json::object{{"username", "../etc"}, {"email", "a@b.test"}, {"password", test_password}});
+  EXPECT_EQ(bad_name.status, 400);
+  auto bad_email = http.post("/api/v1/auth/register",
+                             json::object{{"username", unique_name("em")}, {"email", "a@b\r\nBcc: x@y.test"}, {"password", test_password}});
+  EXPECT_EQ(bad_email.status, 400);
+  auto form = http.request("POST", "/api/v1/auth/login", "username=a&password=b",
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(form.status, 400) << "form posts (CSRF vector) must be refused";
+  auto no_endpoint = http.get("/api/v1/nope");
+  EXPECT_EQ(no_endpoint.status, 401);  // unauthenticated first: no endpoint map for strangers
+}
+
+TEST(Auth, LoginWrongPasswordAndUnknownUserLookTheSame) {
+  auto& server = shared_server();
+  auto u = make_user(server);
+  auto http = server.client();
+  auto wrong = http.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", "not the password at all"}});
+  auto unknown = http.post("/api/v1/auth/login", json::object{{"username", "nobody-" + u.username}, {"password", "not the password at all"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.body, unknown.body);
+  auto ok = http.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", test_password}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(http.get("/api/v1/me").status, 200);
+}
+
+TEST(Auth, LogoutRevokesTheTokenEvenIfStolen) {
+  auto& server = shared_server();
+  auto u = make_user(server);
+  auto stolen = *u.http.cookie("__Host-redoubt_session");
+  EXPECT_EQ(u.http.post("/api/v1/auth/logout", json::object{}).status, 204);
+  auto attacker = server.client();
+  attacker.set_cookie("__Host-redoubt_session", stolen);
+  auto res = attacker.get("/api/v1/me");
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(error_code(res), "unauthenticated");
+  EXPECT_THROW(server.ws(attacker.cookie_header()), ws_upgrade_refused);
+}
+
+TEST(Auth, ListAndRevokeOtherSession) {
+  auto& server = shared_server();
+  auto u = make_user(server);
+  auto second = server.client();
+  ASSERT_EQ(second.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", test_password}}).status, 200);
+  auto list = u.http.get("/api/v1/sessions");
+  ASSERT_EQ(list.status, 200);
+  auto sessions = list.json().at("sessions").as_array();
+  ASSERT_EQ(sessions.size(), 2u);
+  std::int64_t other = 0;
+  for (const auto& s : sessions)
+    if (!s.at("current").as_bool()) other = s.at("id").as_int64();
+  ASSERT_NE(other, 0);
+  EXPECT_EQ(u.http.del("/api/v1/sessions/" + std::to_string(other)).status, 204);
+  EXPECT_EQ(second.get("/api/v1/me").status, 401);
+  EXPECT_EQ(u.http.get("/api/v1/me").status, 200);
+  // Someone else's session id is not found, not revoked.
+  auto v = make_user(server);
+  EXPECT_EQ(v.http.del("/api/v1/sessions/" + std::to_string(sessions[0].at("id").as_int64())).status, 404);
+}
+
+TEST(Auth, UnauthenticatedRequestsAreRefused) {
+  auto& server = shared_server();
+  auto http = server.client();
+  for (const char* path : {"/api/v1/me", "/api/v1/rooms", "/api/v1/sessions", "/api/v1/rooms/1/messages"}) {
+    auto res = http.get(path);
+    EXPECT_EQ(res.status, 401) << path;
+    EXPECT_EQ(error_code(res), "unauthenticated") << path;
+  }
+  EXPECT_THROW(server.ws(""), ws_upgrade_refused);
+}
+
+TEST(Health, HealthReadyMetrics) {
+  auto& server = shared_server();
+  auto http = server.client();
+  EXPECT_EQ(http.get("/healthz").status, 200);
+  EXPECT_EQ(http.get("/readyz").status, 200);
+  auto m = http.get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("redoubt_db_pool_in_use"), std::string::npos);
+  EXPECT_NE(m.body.find("redoubt_http_requests_total"), std::string::npos);
+  EXPECT_NE(m.body.find("redoubt_commit_batches_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace redoubt::test

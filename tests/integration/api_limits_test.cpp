@@ -1,0 +1,220 @@
+// The edge under hostile or broken input: TLS version, plain HTTP, oversized requests,
+// slowloris, rate limits, insecure config files, and the database going away.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "integration/api_env.hpp"
+
+namespace redoubt::test {
+namespace {
+
+int connect_tcp(unsigned short port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Reads until EOF or timeout; returns what came.
+std::string drain(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+// Tries a TLS handshake capped at max_version; returns the negotiated version or 0 on failure.
+int handshake_version(unsigned short port, const std::string& ca_file, int max_version) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  int fd = connect_tcp(port);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  int version = SSL_connect(ssl) == 1 ? SSL_version(ssl) : 0;
+  SSL_free(ssl);
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return version;
+}
+
+TEST(Edge, OnlyTls13IsAccepted) {
+  auto& server = shared_server();
+  EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION), TLS1_3_VERSION);
+  EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_2_VERSION), 0);
+  EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_1_VERSION), 0);
+}
+
+TEST(Edge, PlainHttpIsRefused) {
+  auto& server = shared_server();
+  int fd = connect_tcp(server.port());
+  ASSERT_GE(fd, 0);
+  std::string req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  auto answer = drain(fd);
+  ::close(fd);
+  EXPECT_EQ(answer.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(answer.find("ok"), std::string::npos);
+}
+
+TEST(Edge, OversizedBodyAndHeadersAreRefused) {
+  auto& server = shared_server();
+  auto u = make_user(server, "ob");
+  auto big = u.http.request("POST", "/api/v1/rooms", std::string(128 * 1024, 'x'), {{"Content-Type", "application/json"}});
+  EXPECT_EQ(big.status, 413);
+  auto http = server.client();
+  auto huge_header = http.request("GET", "/healthz", {}, {{"X-Filler", std::string(16 * 1024, 'a')}});
+  EXPECT_EQ(huge_header.status, 431);
+  EXPECT_EQ(u.http.get("/api/v1/rooms").json().at("rooms").as_array().size(), 0u) << "nothing partial written";
+}
+
+TEST(Edge, SlowlorisConnectionIsCut) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nheader_read_timeout_s = 1\ntls_handshake_timeout_s = 1\n";
+  server_process server(opts);
+  server.start();
+  // A TCP client that never finishes its TLS handshake is dropped after the timeout.
+  int fd = connect_tcp(server.port());
+  ASSERT_GE(fd, 0);
+  auto start = std::chrono::steady_clock::now();
+  auto answer = drain(fd);  // returns on EOF (server closed) or after the 5 s socket timeout
+  auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_TRUE(answer.empty());
+  EXPECT_LT(waited, std::chrono::seconds(4)) << "server kept a silent connection open";
+  // A client that starts a request but dribbles the headers is dropped too.
+  auto http = server.client();
+  auto partial = http.raw_exchange("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", std::chrono::seconds(4));
+  EXPECT_EQ(partial.find("200"), std::string::npos);
+  EXPECT_EQ(server.client().get("/healthz").status, 200);
+}
+
+TEST(Edge, FloodFromOneClientIsThrottled) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nrequests_per_second_per_ip = 5\nrequests_burst_per_ip = 10\n";
+  server_process server(opts);
+  server.start();
+  auto http = server.client();
+  int throttled = 0;
+  std::string retry_after;
+  for (int i = 0; i < 40; ++i) {
+    auto r = http.get("/api/v1/me");
+    if (r.status == 429) {
+      ++throttled;
+      retry_after = r.header("retry-after");
+      EXPECT_EQ(error_code(r), "resource_exhausted");
+    }
+  }
+  EXPECT_GT(throttled, 20);
+  EXPECT_FALSE(retry_after.empty());
+  // Health checks are exempt so that orchestration keeps working under a flood.
+  EXPECT_EQ(http.get("/healthz").status, 200);
+}
+
+TEST(Edge, MessageFloodFromOneUserIsThrottled) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nmessages_per_second = 2\nmessages_burst = 5\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\n";
+  server_process server(opts);
+  server.start();
+  auto u = make_user(server, "fl");
+  auto room = make_room(u, "private");
+  auto ws = connect_ws(server, u);
+  for (int i = 0; i < 20; ++i)
+    ws.send(json::object{{"type", "send"}, {"room", room}, {"client_id", "f" + std::to_string(i)}, {"body", "spam"}});
+  int acks = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto f = ws.read_until([](const json::object& o) {
+      return o.at("type").as_string() == "ack" || o.at("type").as_string() == "error";
+    });
+    if (f.at("type").as_string() == "ack") ++acks;
+    else if (f.at("code").as_string() == "resource_exhausted") ++limited;
+  }
+  EXPECT_LE(acks, 7);
+  EXPECT_GE(limited, 13);
+}
+
+TEST(Edge, WorldReadableConfigIsRefused) {
+  ensure_migrated();
+  server_process server;
+  ASSERT_EQ(::chmod(server.config_path().c_str(), 0644), 0);
+  EXPECT_THROW(server.start(), std::exception);
+  EXPECT_NE(server.log().find("accessible by group or others"), std::string::npos) << server.log();
+}
+
+TEST(Edge, PasswordInConninfoIsRefused) {
+  ensure_migrated();
+  server_options opts;
+  server_process server(opts);
+  {
+    std::ofstream f(server.config_path(), std::ios::app);
+    f << "\n";
+  }
+  // Rewrite conninfo to carry a password: refused, the password file is the only way.
+  std::ifstream in(server.config_path());
+  std::string cfg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto pos = cfg.find("conninfo = \"");
+  ASSERT_NE(pos, std::string::npos);
+  cfg.insert(pos + 12, "password=hunter2hunter2 ");
+  std::ofstream(server.config_path(), std::ios::trunc) << cfg;
+  ::chmod(server.config_path().c_str(), 0600);
+  EXPECT_THROW(server.start(), std::exception);
+  EXPECT_NE(server.log().find("must not contain a password"), std::string::npos) << server.log();
+  EXPECT_EQ(server.log().find("hunter2hunter2"), std::string::npos) << "secret echoed in the log";
+}
+
+TEST(Edge, DatabaseOutageGivesRetryableErrorsAndRecovers) {
+  auto& server = shared_server();
+  auto u = make_user(server, "dbo");
+  auto room = make_room(u, "private");
+  auto rid = "/api/v1/rooms/" + std::to_string(room);
+  ASSERT_EQ(u.http.post(rid + "/messages", json::object{{"client_id", "before"}, {"body", "before outage"}}).status, 201);
+  pg_cluster::shared().stop();
+  auto during = u.http.post(rid + "/messages", json::object{{"client_id", "during"}, {"body", "during outage"}});
+  EXPECT_EQ(during.status, 503) << during.body;
+  EXPECT_EQ(error_code(during), "unavailable");
+  EXPECT_FALSE(during.header("retry-after").empty());
+  EXPECT_EQ(server.client().get("/readyz").status, 503);
+  EXPECT_EQ(server.client().get("/healthz").status, 200) << "the process itself stays up";
+  pg_cluster::shared().start();
+  // Back: the retried send goes through once, and the earlier ack was not lost.
+  http_response retried;
+  for (int i = 0; i < 50; ++i) {
+    retried = u.http.post(rid + "/messages", json::object{{"client_id", "during"}, {"body", "during outage"}});
+    if (retried.status != 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(retried.status, 201) << retried.body;
+  auto hist = u.http.get(rid + "/messages").json().at("messages").as_array();
+  ASSERT_EQ(hist.size(), 2u);
+  EXPECT_EQ(hist[0].at("body").as_string(), "before outage");
+  EXPECT_EQ(hist[1].at("body").as_string(), "during outage");
+}
+
+}  // namespace
+}  // namespace redoubt::test

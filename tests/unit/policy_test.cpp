@@ -1,0 +1,88 @@
+// The authorization policy as a table: every action x room kind x role.
+#include <gtest/gtest.h>
+
+#include "auth/policy.hpp"
+
+namespace redoubt::auth {
+namespace {
+
+using chat::room_kind;
+using chat::room_role;
+
+errc decide(action a, room_kind k, room_role r, std::optional<message_facts> m = std::nullopt,
+            chat::user_id who = 1) {
+  auto res = authorize(actor{who, false}, a, room_facts{k, r}, m);
+  return res ? errc::ok : res.error().code;
+}
+
+TEST(Policy, NonMembersLearnNothingAboutPrivateOrDirectRooms) {
+  for (auto k : {room_kind::private_room, room_kind::direct})
+    for (auto a : {action::view_room, action::read_history, action::join, action::leave, action::post,
+                   action::invite, action::set_topic, action::rename, action::edit_message,
+                   action::delete_message, action::set_member_role, action::remove_member})
+      EXPECT_EQ(decide(a, k, room_role::none), errc::not_found) << static_cast<int>(a);
+  // Not even site administrators.
+  auto res = authorize(actor{1, true}, action::read_history, room_facts{room_kind::private_room, room_role::none});
+  EXPECT_EQ(res.error().code, errc::not_found);
+}
+
+TEST(Policy, PublicRoomOutsiders) {
+  EXPECT_EQ(decide(action::view_room, room_kind::public_room, room_role::none), errc::ok);
+  EXPECT_EQ(decide(action::join, room_kind::public_room, room_role::none), errc::ok);
+  EXPECT_EQ(decide(action::read_history, room_kind::public_room, room_role::none), errc::permission_denied);
+  EXPECT_EQ(decide(action::post, room_kind::public_room, room_role::none), errc::permission_denied);
+  EXPECT_EQ(decide(action::invite, room_kind::public_room, room_role::none), errc::permission_denied);
+  EXPECT_EQ(decide(action::join, room_kind::public_room, room_role::member), errc::already_exists);
+}
+
+TEST(Policy, RoleTable) {
+  struct row {
+    action a;
+    room_kind k;
+    errc member, moderator, owner;
+  };
+  const row table[] = {
+      {action::post, room_kind::private_room, errc::ok, errc::ok, errc::ok},
+      {action::read_history, room_kind::public_room, errc::ok, errc::ok, errc::ok},
+      {action::invite, room_kind::private_room, errc::permission_denied, errc::ok, errc::ok},
+      {action::invite, room_kind::public_room, errc::ok, errc::ok, errc::ok},
+      {action::invite, room_kind::direct, errc::permission_denied, errc::permission_denied, errc::permission_denied},
+      {action::set_topic, room_kind::public_room, errc::permission_denied, errc::ok, errc::ok},
+      {action::set_topic, room_kind::direct, errc::ok, errc::ok, errc::ok},
+      {action::rename, room_kind::private_room, errc::permission_denied, errc::permission_denied, errc::ok},
+      {action::leave, room_kind::public_room, errc::ok, errc::ok, errc::ok},
+      {action::leave, room_kind::direct, errc::permission_denied, errc::permission_denied, errc::permission_denied},
+      {action::set_member_role, room_kind::private_room, errc::permission_denied, errc::ok, errc::ok},
+  };
+  for (const auto& r : table) {
+    EXPECT_EQ(decide(r.a, r.k, room_role::member), r.member) << static_cast<int>(r.a) << "/" << static_cast<int>(r.k);
+    EXPECT_EQ(decide(r.a, r.k, room_role::moderator), r.moderator) << static_cast<int>(r.a);
+    EXPECT_EQ(decide(r.a, r.k, room_role::owner), r.owner) << static_cast<int>(r.a);
+  }
+}
+
+TEST(Policy, MessagesEditedByAuthorDeletedByAuthorOrModerator) {
+  message_facts mine{1, false}, theirs{2, false}, gone{1, true};
+  EXPECT_EQ(decide(action::edit_message, room_kind::public_room, room_role::member, mine), errc::ok);
+  EXPECT_EQ(decide(action::edit_message, room_kind::public_room, room_role::owner, theirs), errc::permission_denied);
+  EXPECT_EQ(decide(action::edit_message, room_kind::public_room, room_role::member, gone), errc::not_found);
+  EXPECT_EQ(decide(action::delete_message, room_kind::public_room, room_role::member, theirs), errc::permission_denied);
+  EXPECT_EQ(decide(action::delete_message, room_kind::public_room, room_role::moderator, theirs), errc::ok);
+  EXPECT_EQ(decide(action::delete_message, room_kind::direct, room_role::member, theirs), errc::permission_denied);
+  EXPECT_EQ(decide(action::delete_message, room_kind::private_room, room_role::member, mine), errc::ok);
+}
+
+TEST(Policy, RoleChanges) {
+  actor who{1, false};
+  room_facts as_mod{room_kind::public_room, room_role::moderator};
+  room_facts as_owner{room_kind::public_room, room_role::owner};
+  EXPECT_TRUE(authorize_role_change(who, as_mod, room_role::member, room_role::moderator));
+  EXPECT_FALSE(authorize_role_change(who, as_mod, room_role::moderator, room_role::member));
+  EXPECT_FALSE(authorize_role_change(who, as_mod, room_role::member, room_role::owner));
+  EXPECT_TRUE(authorize_role_change(who, as_owner, room_role::moderator, room_role::member));
+  EXPECT_FALSE(authorize_role_change(who, {room_kind::public_room, room_role::member}, room_role::member,
+                                     room_role::moderator));
+}
+
+}  // namespace
+}  // namespace redoubt::auth
