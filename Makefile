@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build asan-build test test-release test-asan run clean format
+.PHONY: all deps build asan-build test test-release test-asan run bench clean format
 
 all: build
 
@@ -35,6 +35,10 @@ test-asan: asan-build
 
 run: build
 	scripts/run-stack.sh $(BUILD)
+
+# Throughput through TLS WebSockets, group commit and fan-out; see docs/benchmarks.md.
+bench: build
+	$(BUILD)/bench/ws_throughput 8 32 10 4
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

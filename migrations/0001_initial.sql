@@ -119,7 +119,7 @@ BEGIN
   SELECT hash INTO previous FROM audit_log ORDER BY id DESC LIMIT 1;
   NEW.at := clock_timestamp();
   NEW.prev_hash := coalesce(previous, '');
-  NEW.hash := encode(sha256(convert_to(concat_ws('|', NEW.id, NEW.at, NEW.actor_id, NEW.action,
+  NEW.hash := encode(sha256(convert_to(concat_ws('|', NEW.id, iso(NEW.at), NEW.actor_id, NEW.action,
       NEW.target, NEW.ip, NEW.request_id, NEW.outcome, NEW.details::text, NEW.prev_hash), 'UTF8')), 'hex');
   RETURN NEW;
 END $$;

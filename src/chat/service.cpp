@@ -216,18 +216,27 @@ awaitable<result<void>> service::mark_read(const auth::actor& who, room_id id, s
   co_return co_await repo_.set_read(id, who.id, seq);
 }
 
-awaitable<result<edit_outcome>> service::edit(const auth::actor& who, message_id id, std::string body) {
+// Loads a message and decides `what` on it. Whoever may not see the room learns nothing about
+// the message either: every refusal for a non-member is not_found.
+awaitable<result<message>> service::authorized_message(const auth::actor& who, message_id id,
+                                                       auth::action what) {
   auto m = co_await repo_.get_message(id);
   if (!m) co_return m.error();
   if (!*m) co_return make_error(errc::not_found, "message not found");
   auto f = co_await facts((*m)->room, who.id);
   if (!f) co_return f.error();
   auth::message_facts mf{(*m)->author, (*m)->deleted};
-  if (auto ok = auth::authorize(who, auth::action::edit_message, *f, mf); !ok) {
+  if (auto ok = auth::authorize(who, what, *f, mf); !ok) {
     if (ok.error().code == errc::not_found || f->actor_role == room_role::none)
       co_return make_error(errc::not_found, "message not found");
     co_return ok.error();
   }
+  co_return std::move(**m);
+}
+
+awaitable<result<edit_outcome>> service::edit(const auth::actor& who, message_id id, std::string body) {
+  auto m = co_await authorized_message(who, id, auth::action::edit_message);
+  if (!m) co_return m.error();
   auto valid = proto::validate_body(body, limits_.max_message_body_chars);
   if (!valid) co_return valid.error();
   edit_outcome out;
@@ -241,17 +250,8 @@ awaitable<result<edit_outcome>> service::edit(const auth::actor& who, message_id
 }
 
 awaitable<result<edit_outcome>> service::remove(const auth::actor& who, message_id id) {
-  auto m = co_await repo_.get_message(id);
+  auto m = co_await authorized_message(who, id, auth::action::delete_message);
   if (!m) co_return m.error();
-  if (!*m) co_return make_error(errc::not_found, "message not found");
-  auto f = co_await facts((*m)->room, who.id);
-  if (!f) co_return f.error();
-  auth::message_facts mf{(*m)->author, (*m)->deleted};
-  if (auto ok = auth::authorize(who, auth::action::delete_message, *f, mf); !ok) {
-    if (ok.error().code == errc::not_found || f->actor_role == room_role::none)
-      co_return make_error(errc::not_found, "message not found");
-    co_return ok.error();
-  }
   auto r = co_await repo_.delete_message(id, who.id);
   if (!r) co_return r.error();
   if (!*r) co_return make_error(errc::not_found, "message not found");
@@ -266,19 +266,12 @@ awaitable<result<edit_outcome>> service::react(const auth::actor& who, message_i
   if (!len || *len == 0 || *len > 8 || emoji.size() > 32 || proto::has_control_chars(emoji, false) ||
       emoji.find(' ') != std::string::npos)
     co_return make_error(errc::invalid_argument, "emoji must be 1-8 characters without spaces");
-  auto m = co_await repo_.get_message(id);
+  auto m = co_await authorized_message(who, id, auth::action::post);
   if (!m) co_return m.error();
-  if (!*m) co_return make_error(errc::not_found, "message not found");
-  auto f = co_await facts((*m)->room, who.id);
-  if (!f) co_return f.error();
-  if (auto ok = auth::authorize(who, auth::action::post, *f); !ok) {
-    if (f->actor_role == room_role::none) co_return make_error(errc::not_found, "message not found");
-    co_return ok.error();
-  }
-  if ((*m)->deleted) co_return make_error(errc::not_found, "message not found");
+  if (m->deleted) co_return make_error(errc::not_found, "message not found");
   auto r = co_await repo_.set_reaction(id, who.id, emoji, add);
   if (!r) co_return r.error();
-  if (!*r) co_return edit_outcome{(*m)->room, 0, {}};  // nothing changed: idempotent
+  if (!*r) co_return edit_outcome{m->room, 0, {}};  // nothing changed: idempotent
   edit_outcome out{(*r)->first, (*r)->second, {}};
   co_await publish_event(out.room, out.seq);
   co_return out;

@@ -68,6 +68,7 @@ class service {
 
  private:
   awaitable<void> publish_event(room_id room, seq_t seq);
+  awaitable<result<message>> authorized_message(const auth::actor& who, message_id id, auth::action what);
 
   storage::repository& repo_;
   hub& hub_;
