@@ -33,7 +33,8 @@ test-asan: asan-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 1800
 
-run: build
+run: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target redoubt-server redoubtctl
 	scripts/run-stack.sh $(BUILD)
 
 # Throughput through TLS WebSockets, group commit and fan-out; see docs/benchmarks.md.

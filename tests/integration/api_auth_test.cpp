@@ -1,5 +1,7 @@
 // Accounts and sessions over the real server: registration, login, cookies, logout,
 // session listing and revocation, password policy, bad input.
+#include <fstream>
+
 #include "integration/api_env.hpp"
 
 namespace redoubt::test {
@@ -155,6 +157,45 @@ TEST(Health, HealthReadyMetrics) {
   EXPECT_NE(m.body.find("redoubt_db_pool_in_use"), std::string::npos);
   EXPECT_NE(m.body.find("redoubt_http_requests_total"), std::string::npos);
   EXPECT_NE(m.body.find("redoubt_commit_batches_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace redoubt::test
+
+namespace redoubt::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// WEB-11: after sign-ups, logins (good and bad), a WebSocket session and a logout, the server
+// log holds no password, no session token and no database credential.
+TEST(Logs, ServerLogContainsNoSecrets) {
+  auto& server = shared_server();
+  auto u = make_user(server, "log");
+  auto token = *u.http.cookie("__Host-redoubt_session");
+  auto other = server.client();
+  other.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", "wrong but secret-ish 991"}});
+  ASSERT_EQ(other.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", test_password}}).status, 200);
+  auto token2 = *other.cookie("__Host-redoubt_session");
+  {
+    auto ws = connect_ws(server, u);
+    ws.send(json::object{{"type", "ping"}});
+    ws.read();
+  }
+  ASSERT_EQ(u.http.post("/api/v1/auth/logout", json::object{}).status, 204);
+  auto db_password = read_file(pg_cluster::shared().dir() + "/secrets/app.pass");
+  while (!db_password.empty() && (db_password.back() == '\n')) db_password.pop_back();
+  ASSERT_GE(db_password.size(), 16u);
+  auto log = server.log();
+  ASSERT_NE(log.find("http_request"), std::string::npos) << "the log is being written";
+  EXPECT_EQ(log.find(test_password), std::string::npos);
+  EXPECT_EQ(log.find("wrong but secret-ish 991"), std::string::npos);
+  EXPECT_EQ(log.find(token), std::string::npos);
+  EXPECT_EQ(log.find(token2), std::string::npos);
+  EXPECT_EQ(log.find(db_password), std::string::npos);
 }
 
 }  // namespace
