@@ -6,7 +6,7 @@ packages=(
   libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpq-dev libsodium-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev
-  postgresql-15 postgresql-contrib nats-server
+  postgresql-15 postgresql-contrib nats-server sslscan
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include "integration/api_env.hpp"
@@ -66,6 +67,23 @@ TEST(Edge, OnlyTls13IsAccepted) {
   EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION), TLS1_3_VERSION);
   EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_2_VERSION), 0);
   EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_1_VERSION), 0);
+}
+
+// An outside scanner agrees: sslscan (Debian package) sees TLS 1.3 and nothing older.
+TEST(Edge, SslscanSeesOnlyTls13) {
+  auto& server = shared_server();
+  auto [code, out] = run_program({"/usr/bin/sslscan", "--no-colour", "--no-ciphersuites", "--no-groups",
+                                  "--no-heartbleed", "--no-fallback", "127.0.0.1:" + std::to_string(server.port())},
+                                 std::chrono::seconds(120));
+  ASSERT_EQ(code, 0) << out;
+  auto state = [&](const std::string& proto) {
+    auto p = out.find("\n" + proto);
+    if (p == std::string::npos) return std::string("missing");
+    auto line = out.substr(p + 1, out.find('\n', p + 1) - p - 1);
+    return std::string(line.find("enabled") != std::string::npos ? "enabled" : "disabled");
+  };
+  EXPECT_EQ(state("TLSv1.3"), "enabled") << out;
+  for (const char* old : {"SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2"}) EXPECT_EQ(state(old), "disabled") << old << "\n" << out;
 }
 
 TEST(Edge, PlainHttpIsRefused) {
@@ -157,6 +175,53 @@ TEST(Edge, MessageFloodFromOneUserIsThrottled) {
   }
   EXPECT_LE(acks, 7);
   EXPECT_GE(limited, 13);
+}
+
+// A client that stops reading is disconnected once its bounded send queue is full, and the
+// others in the room keep receiving everything.
+TEST(Edge, SlowConsumerIsDisconnectedOthersUnaffected) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = std::string(relaxed_limits) + "max_ws_send_queue_frames = 256\nmax_ws_send_queue_bytes = 1048576\n";
+  server_process server(opts);
+  server.start();
+  auto sender = make_user(server, "scs");
+  auto sleeper = make_user(server, "scz");
+  auto reader = make_user(server, "scr");
+  auto room = make_room(sender, "private");
+  for (auto* u : {&sleeper, &reader})
+    ASSERT_EQ(sender.http.post("/api/v1/rooms/" + std::to_string(room) + "/invite", json::object{{"username", u->username}}).status, 204);
+  auto slow = connect_ws(server, sleeper);  // never read from again
+  auto ws_reader = connect_ws(server, reader);
+  auto ws_sender = connect_ws(server, sender);
+  const std::string body(7000, 'z');
+  constexpr int total = 3000;  // ~21 MB of events: more than socket buffers and the queue absorb
+  std::atomic<int> received{0};
+  std::thread reading([&] {
+    while (received < total) {
+      auto e = ws_reader.try_read(std::chrono::seconds(10));
+      if (!e) break;
+      if (e->at("type").as_string() == "event") ++received;
+    }
+  });
+  int acked = 0, sent = 0;
+  while (acked < total) {
+    while (sent < total && sent - acked < 40) {
+      ws_sender.send(json::object{{"type", "send"}, {"room", room}, {"client_id", "z" + std::to_string(sent++)}, {"body", body}});
+    }
+    ws_sender.read_until([](const json::object& o) { return o.at("type").as_string() == "ack"; }, std::chrono::seconds(20));
+    ++acked;
+  }
+  reading.join();
+  EXPECT_EQ(received.load(), total) << "a reading client lost events";
+  double closes = 0;
+  for (int i = 0; i < 50 && closes < 1; ++i) {
+    auto m = sender.http.get("/metrics").body;
+    auto p = m.find("\nredoubt_ws_slow_consumer_closes_total ");
+    if (p != std::string::npos) closes = std::stod(m.substr(p + 39));
+    if (closes < 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_GE(closes, 1.0) << "the stalled client was not disconnected";
 }
 
 TEST(Edge, WorldReadableConfigIsRefused) {
