@@ -14,6 +14,7 @@
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
+#include "storage/audit_verify.hpp"
 #include "storage/migrations.hpp"
 #include "storage/repository.hpp"
 
@@ -43,6 +44,27 @@ int cmd_migrate(const settings& cfg) {
     return 1;
   }
   std::cout << "schema at version " << *v << "\n";
+  return 0;
+}
+
+int cmd_audit_verify(const settings& cfg) {
+  asio::io_context io;
+  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
+  if (!conn) {
+    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
+    return 1;
+  }
+  auto report = run(io, storage::verify_audit_chain(**conn));
+  if (!report) {
+    std::cerr << "redoubtctl: " << report.error().message << "\n";
+    return 1;
+  }
+  if (report->first_bad_id) {
+    std::cout << "audit log TAMPERED: " << report->bad_rows << " of " << report->rows
+              << " rows do not verify; first bad row id " << *report->first_bad_id << "\n";
+    return 3;
+  }
+  std::cout << "audit log OK: " << report->rows << " rows, hash chain intact\n";
   return 0;
 }
 
@@ -85,6 +107,9 @@ int main(int argc, char** argv) {
   std::string username, email;
   admin->add_option("username", username)->required();
   admin->add_option("email", email)->required();
+  auto* audit = app.add_subcommand("audit", "audit log commands");
+  auto* audit_verify = audit->add_subcommand("verify", "check the audit log's hash chain (owner role)");
+  audit->require_subcommand(1);
   auto* version = app.add_subcommand("version", "print versions");
   CLI11_PARSE(app, argc, argv);
 
@@ -101,5 +126,6 @@ int main(int argc, char** argv) {
   }
   if (migrate->parsed()) return cmd_migrate(*cfg);
   if (admin->parsed()) return cmd_create_admin(*cfg, username, email);
+  if (audit_verify->parsed()) return cmd_audit_verify(*cfg);
   return 2;
 }

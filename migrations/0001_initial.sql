@@ -116,6 +116,8 @@ DECLARE
   previous text;
 BEGIN
   PERFORM pg_advisory_xact_lock(7001);  -- one writer at a time keeps the chain linear
+  -- Ids are taken under the lock so that id order is chain order (the default was drawn before).
+  NEW.id := nextval('audit_log_id_seq');
   SELECT hash INTO previous FROM audit_log ORDER BY id DESC LIMIT 1;
   NEW.at := clock_timestamp();
   NEW.prev_hash := coalesce(previous, '');

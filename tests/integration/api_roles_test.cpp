@@ -61,6 +61,9 @@ TEST(Roles, AuditLogIsHashChained) {
       "details::text, prev_hash), 'UTF8')), 'hex') AS recomputed FROM audit_log) c "
       "WHERE prev_hash <> expected OR hash <> recomputed");
   EXPECT_EQ(std::stoi(broken), 0) << broken;
+  auto [ok_code, ok_out] = run_ctl({"audit", "verify"});
+  EXPECT_EQ(ok_code, 0) << ok_out;
+  EXPECT_NE(ok_out.find("hash chain intact"), std::string::npos) << ok_out;
   auto rows = pg_cluster::shared().superuser_psql("SELECT count(*) FROM audit_log WHERE action IN ('user.register', 'auth.logout')");
   EXPECT_GE(std::stoi(rows), 2);
   // Tampering with one row breaks the chain at that row.
@@ -69,7 +72,12 @@ TEST(Roles, AuditLogIsHashChained) {
       "SELECT count(*) FROM (SELECT hash, encode(sha256(convert_to(concat_ws('|', id, iso(at), actor_id, action, target, ip, "
       "request_id, outcome, details::text, prev_hash), 'UTF8')), 'hex') AS recomputed FROM audit_log) c WHERE hash <> recomputed");
   EXPECT_EQ(std::stoi(after), 1) << after;
+  // The operator command finds it too, with a non-zero exit.
+  auto [code, out] = run_ctl({"audit", "verify"});
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_NE(out.find("TAMPERED"), std::string::npos) << out;
   pg_cluster::shared().superuser_psql("UPDATE audit_log SET outcome = 'ok' WHERE id = (SELECT min(id) FROM audit_log)");
+  EXPECT_EQ(run_ctl({"audit", "verify"}).first, 0) << "restored row verifies again";
 }
 
 TEST(Roles, ConfigAndKeyPathsAreNotReachableOverHttp) {
