@@ -2,6 +2,7 @@
 // them; neither side sees the other's types.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@ struct http_request {
   std::string body;
   std::string remote_ip;
   std::string request_id;
+  std::int64_t user_id = 0;  // set once the session is known, for the request log
 
   std::string_view header(std::string_view name) const {
     for (const auto& [k, v] : headers)

@@ -155,7 +155,7 @@ awaitable<http_response> router::handle(http_request req) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   ctx_.stats.count_request(res.status, static_cast<std::uint64_t>(us.count()));
   log::info("http_request", {{"request_id", req.request_id}, {"method", req.method}, {"path", req.path.substr(0, 200)},
-                             {"status", res.status}, {"ip", req.remote_ip}, {"us", us.count()}});
+                             {"status", res.status}, {"user_id", req.user_id}, {"ip", req.remote_ip}, {"us", us.count()}});
   co_return res;
 }
 
@@ -265,6 +265,7 @@ awaitable<http_response> router::dispatch(http_request& req) {
   auto session = co_await session_of(req);
   if (!session) co_return error_response(session.error());
   const auth::actor who{session->account.id, session->account.is_admin};
+  req.user_id = who.id;
 
   if (rest.size() == 2 && rest[0] == "auth" && rest[1] == "logout" && m == "POST") {
     auto ok = co_await ctx_.accounts.logout(*session, client);

@@ -191,6 +191,8 @@ TEST(Logs, ServerLogContainsNoSecrets) {
   ASSERT_GE(db_password.size(), 16u);
   auto log = server.log();
   ASSERT_NE(log.find("http_request"), std::string::npos) << "the log is being written";
+  // WEB-08: requests are attributable: the request line names the user.
+  EXPECT_NE(log.find("\"user_id\":" + std::to_string(u.id) + ","), std::string::npos);
   EXPECT_EQ(log.find(test_password), std::string::npos);
   EXPECT_EQ(log.find("wrong but secret-ish 991"), std::string::npos);
   EXPECT_EQ(log.find(token), std::string::npos);
