@@ -276,3 +276,12 @@ GRANT SELECT (id, username, email, display_name, disabled, email_verified) ON us
 GRANT SELECT ON rooms, room_members TO redoubt_worker;
 GRANT SELECT (id, room_id, seq, author_id, created_at, deleted_at) ON messages TO redoubt_worker;
 GRANT SELECT ON mentions TO redoubt_worker;
+
+-- pgaudit object auditing (when installed): every read of the audit log and every change to
+-- accounts' privileges is logged by the database itself.
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redoubt_auditor') THEN
+    GRANT SELECT ON audit_log TO redoubt_auditor;
+    GRANT UPDATE (is_admin, disabled, password_hash) ON users TO redoubt_auditor;
+  END IF;
+END $$;

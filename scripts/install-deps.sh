@@ -3,10 +3,11 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache mold pkg-config git openssl util-linux procps
+  clang libclang-rt-14-dev
   libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpq-dev libsodium-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev
-  postgresql-15 postgresql-contrib nats-server sslscan
+  postgresql-15 postgresql-contrib postgresql-15-pgaudit nats-server sslscan
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -103,7 +103,19 @@ synchronous_commit = on
 max_connections = 200
 shared_buffers = 128MB
 logging_collector = off
+log_connections = on
+log_disconnections = on
 EOF
+  # Database activity monitoring: DDL and role changes always, reads of the audit log by
+  # object (pgaudit, Debian package postgresql-15-pgaudit).
+  if [[ -f /usr/lib/postgresql/15/lib/pgaudit.so ]]; then
+    cat >>"$dir/data/postgresql.conf" <<EOF
+shared_preload_libraries = 'pgaudit'
+pgaudit.log = 'ddl, role'
+pgaudit.role = 'redoubt_auditor'
+pgaudit.log_parameter = off
+EOF
+  fi
   # Only peer over the socket and scram over TLS: no plain host lines.
   cat >"$dir/data/pg_hba.conf" <<EOF
 # TYPE  DATABASE USER ADDRESS       METHOD
@@ -146,6 +158,17 @@ EOF
   psql_su -d redoubt >/dev/null <<EOF
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 EOF
+  if [[ -f /usr/lib/postgresql/15/lib/pgaudit.so ]]; then
+    # Grants to this role (made by the migrations) select what pgaudit logs per object.
+    psql_su -d redoubt >/dev/null <<'EOF'
+CREATE EXTENSION IF NOT EXISTS pgaudit;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redoubt_auditor') THEN
+    CREATE ROLE redoubt_auditor NOLOGIN;
+  END IF;
+END $$;
+EOF
+  fi
   touch "$dir/secrets/.roles-created"
 }
 

@@ -1,5 +1,7 @@
 // Least privilege in PostgreSQL: what the app and worker roles cannot read or change, and the
 // audit log's tamper evidence. Connects with the real role credentials over verified TLS.
+#include <fstream>
+
 #include <boost/asio/this_coro.hpp>
 
 #include "base/errc.hpp"
@@ -78,6 +80,28 @@ TEST(Roles, AuditLogIsHashChained) {
   EXPECT_NE(out.find("TAMPERED"), std::string::npos) << out;
   pg_cluster::shared().superuser_psql("UPDATE audit_log SET outcome = 'ok' WHERE id = (SELECT min(id) FROM audit_log)");
   EXPECT_EQ(run_ctl({"audit", "verify"}).first, 0) << "restored row verifies again";
+}
+
+// CHAT-02: database activity monitoring by pgaudit: schema changes, role changes and reads of
+// the audit log are recorded by PostgreSQL itself, with passwords redacted.
+TEST(Roles, DatabaseActivityIsAudited) {
+  ensure_migrated();
+  ASSERT_EQ(run_ctl({"audit", "verify"}).first, 0);
+  auto log_path = pg_cluster::shared().dir() + "/log/postgresql.log";
+  std::ifstream in(log_path);
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("AUDIT: SESSION"), std::string::npos);
+  EXPECT_NE(log.find("DDL,CREATE TABLE"), std::string::npos) << "migrations' DDL is audited";
+  EXPECT_NE(log.find("ROLE,ALTER ROLE"), std::string::npos) << "role changes are audited";
+  EXPECT_NE(log.find("PASSWORD <REDACTED>"), std::string::npos);
+  EXPECT_NE(log.find("READ,SELECT,TABLE,public.audit_log"), std::string::npos) << "audit log reads are audited";
+  for (const char* role : {"owner", "app", "worker"}) {
+    std::ifstream pw_in(pg_cluster::shared().dir() + "/secrets/" + role + ".pass");
+    std::string pw;
+    std::getline(pw_in, pw);
+    ASSERT_GE(pw.size(), 16u);
+    EXPECT_EQ(log.find(pw), std::string::npos) << role << " password in the database log";
+  }
 }
 
 TEST(Roles, ConfigAndKeyPathsAreNotReachableOverHttp) {
