@@ -36,6 +36,16 @@ std::vector<std::string> split_words(std::string_view s) {
   return out;
 }
 
+// Appends s as one quoted element of a PostgreSQL array literal ({"a","b\\"c"}).
+void append_array_text(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
 constexpr const char* user_columns = "u.id, u.username, u.email, u.display_name, u.is_admin, u.disabled, iso(u.created_at)";
 
 chat::user read_user(const db::rows& r, int row, int first = 0) {
@@ -382,43 +392,49 @@ awaitable<result<void>> repository::set_read(chat::room_id room, chat::user_id u
 
 awaitable<result<std::vector<chat::post_outcome>>> repository::post_batch(
     const std::vector<chat::post_request>& posts) {
-  // One transaction, one round trip: BEGIN, one post_message() per message, COMMIT.
-  std::vector<db::statement> stmts;
-  stmts.reserve(posts.size() + 2);
-  stmts.push_back({"BEGIN", {}});
-  for (const auto& m : posts) {
-    std::string mentions;
-    for (const auto& name : m.mentions) {
-      if (!mentions.empty()) mentions.push_back(' ');
-      mentions += name;
+  // One statement, one transaction, one round trip for the whole batch (see post_batch() in
+  // the schema): the arrays carry the batch column by column.
+  std::string rooms = "{", authors = "{", client_ids = "{", bodies = "{", replies = "{", mentions = "{";
+  for (std::size_t i = 0; i < posts.size(); ++i) {
+    const auto& m = posts[i];
+    if (i > 0) {
+      for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions}) a->push_back(',');
     }
-    stmts.push_back({"SELECT status, message_id, seq, created_at, mentioned FROM "
-                     "post_message($1, $2, $3, $4, $5, $6)",
-                     params{p(m.room), p(m.author), p(m.client_id), p(m.body), p_opt(m.reply_to),
-                            p(mentions)}});
+    rooms += std::to_string(m.room);
+    authors += std::to_string(m.author);
+    append_array_text(client_ids, m.client_id);
+    append_array_text(bodies, m.body);
+    replies += m.reply_to ? std::to_string(*m.reply_to) : std::string("NULL");
+    std::string names;
+    for (const auto& name : m.mentions) {
+      if (!names.empty()) names.push_back(' ');
+      names += name;
+    }
+    append_array_text(mentions, names);
   }
-  stmts.push_back({"COMMIT", {}});
-  auto lease = co_await pool_->acquire();
-  if (!lease) co_return lease.error();
-  auto res = co_await (*lease)->pipeline(stmts);
-  if (!res) co_return res.error();
+  for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions}) a->push_back('}');
+  REDOUBT_QUERY(r,
+                "SELECT ord, status, message_id, seq, created_at, mentioned FROM "
+                "post_batch($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])",
+                params{p(rooms), p(authors), p(client_ids), p(bodies), p(replies), p(mentions)});
+  if (static_cast<std::size_t>(r->size()) != posts.size())
+    co_return make_error(errc::internal, "post_batch returned a short result");
   std::vector<chat::post_outcome> out;
   out.reserve(posts.size());
-  for (std::size_t i = 0; i < posts.size(); ++i) {
-    const auto& r = (*res)[i + 1];
+  for (int i = 0; i < r->size(); ++i) {
     chat::post_outcome o;
-    auto status = r.text(0, 0);
+    auto status = r->text(i, 1);
     if (status == "ok") o.status = chat::post_status::ok;
     else if (status == "duplicate") o.status = chat::post_status::duplicate;
     else if (status == "not_member") o.status = chat::post_status::not_member;
     else if (status == "bad_reply") o.status = chat::post_status::bad_reply;
     else o.status = chat::post_status::client_id_reused;
-    if (!r.is_null(0, 1)) {
-      o.id = r.int64(0, 1);
-      o.seq = r.int64(0, 2);
-      o.created_at = col(r, 0, 3);
+    if (!r->is_null(i, 2)) {
+      o.id = r->int64(i, 2);
+      o.seq = r->int64(i, 3);
+      o.created_at = col(*r, i, 4);
     }
-    o.mentioned = split_words(r.text(0, 4));
+    o.mentioned = split_words(r->text(i, 5));
     out.push_back(std::move(o));
   }
   co_return out;

@@ -47,7 +47,7 @@ TEST(Roles, WorkerRoleCannotReadSecretsOrWriteMessages) {
   EXPECT_EQ(run_as(pg_role::worker, "INSERT INTO messages (room_id, seq, author_id, client_id, body) VALUES (1, 1, 1, 'x', 'x')"),
             errc::permission_denied);
   EXPECT_EQ(run_as(pg_role::worker, "UPDATE users SET is_admin = true"), errc::permission_denied);
-  EXPECT_EQ(run_as(pg_role::worker, "SELECT post_message(1, 1, 'x', 'x', NULL, '')"), errc::permission_denied);
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT * FROM post_batch('{1}', '{1}', '{x}', '{x}', '{NULL}', '{\"\"}')"), errc::permission_denied);
   EXPECT_EQ(run_as(pg_role::worker, "CREATE TABLE evil (x int)"), errc::permission_denied);
 }
 
