@@ -53,7 +53,9 @@ result<std::int64_t> as_int64(const json::value& v, std::string_view key) {
       bool ok = true;
       for (char c : s) {
         if (c < '0' || c > '9') { ok = false; break; }
-        n = n * 10 + (c - '0');
+        int digit = c - '0';
+        if (n > (INT64_MAX - digit) / 10) { ok = false; break; }  // would overflow
+        n = n * 10 + digit;
       }
       if (ok) return n;
     }

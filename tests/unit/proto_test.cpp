@@ -82,6 +82,22 @@ TEST(Frames, SendIsValidatedStrictly) {
   EXPECT_EQ(too_long.error().code, errc::payload_too_large);
 }
 
+TEST(Frames, IdsAsStringsCannotOverflow) {
+  proto::frame_limits limits;
+  std::optional<std::string> id;
+  auto max = proto::parse_client_frame(R"({"type":"typing","room":"9223372036854775807"})", limits, id);
+  ASSERT_TRUE(max);
+  EXPECT_EQ(std::get<proto::typing_frame>(*max).room, INT64_MAX);
+  // Found by fuzz_client_frame: 19 digits above INT64_MAX used to wrap to a negative id.
+  for (const char* big : {R"({"type":"typing","room":"9999999999999999999"})",
+                          R"({"type":"typing","room":"9223372036854775808"})",
+                          R"({"type":"read","room":1,"seq":"9999999999999999999"})"}) {
+    auto r = proto::parse_client_frame(big, limits, id);
+    ASSERT_FALSE(r) << big;
+    EXPECT_EQ(r.error().code, errc::invalid_argument);
+  }
+}
+
 TEST(Frames, SubscribeReadPresence) {
   proto::frame_limits limits;
   std::optional<std::string> id;
