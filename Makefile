@@ -1,10 +1,13 @@
 # Redoubt: `make run` starts the whole stack locally, `make test` runs every test.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := fuzz_client_frame fuzz_text
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build asan-build test test-release test-asan run bench clean format
+.PHONY: all deps build asan-build fuzz-build test test-release test-asan test-fuzz fuzz run bench clean format
 
 all: build
 
@@ -23,8 +26,17 @@ build: deps $(BUILD)/build.ninja
 asan-build: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# Every test: the release build, then unit and integration tests again under ASan+UBSan.
-test: test-release test-asan
+# libFuzzer targets (clang, ASan+UBSan) for the parsers of untrusted input; see tests/fuzz/.
+$(FUZZ_BUILD)/build.ninja: | deps
+	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DREDOUBT_FUZZ=ON
+
+fuzz-build: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Every test: the release build, then unit and integration tests again under ASan+UBSan,
+# then a short deterministic libFuzzer smoke run of each fuzz target.
+test: test-release test-asan test-fuzz
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1200
@@ -32,6 +44,22 @@ test-release: build
 test-asan: asan-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 1800
+
+test-fuzz: fuzz-build
+	cd $(FUZZ_BUILD) && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 300
+
+# Long fuzzing: each target for FUZZ_SECONDS. New inputs go to $(FUZZ_BUILD)/corpus/<target>
+# (copy interesting ones into tests/fuzz/corpus/ by hand), crashes to $(FUZZ_BUILD)/artifacts/.
+fuzz: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	  dict=tests/fuzz/dict/$$t.dict; \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(FUZZ_BUILD)/tests/fuzz/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- $$( [ -f $$dict ] && echo -dict=$$dict ) \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || rc=1; \
+	done; exit $$rc
 
 run: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target redoubt-server redoubtctl
@@ -45,4 +73,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
