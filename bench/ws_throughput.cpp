@@ -87,14 +87,19 @@ int main(int argc, char** argv) {
   }
 
   std::atomic<bool> stop{false};
-  std::atomic<long> acked{0}, delivered{0};
+  std::atomic<long> acked{0}, delivered{0}, dropped{0};
   std::vector<std::thread> threads;
   for (int r = 0; r < readers; ++r) {
     threads.emplace_back([&, r] {
-      auto ws = subscribe(server, users[senders + r]);
-      while (!stop) {
-        auto f = ws.try_read(std::chrono::milliseconds(200));
-        if (f && f->at("type").as_string() == "event") delivered.fetch_add(1, std::memory_order_relaxed);
+      try {
+        auto ws = subscribe(server, users[senders + r]);
+        while (!stop) {
+          auto f = ws.try_read(std::chrono::milliseconds(200));
+          if (f && f->at("type").as_string() == "event") delivered.fetch_add(1, std::memory_order_relaxed);
+        }
+      } catch (const std::exception& e) {
+        dropped.fetch_add(1);
+        std::fprintf(stderr, "reader %d: %s\n", r, e.what());
       }
     });
   }
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < senders; ++s) {
     threads.emplace_back([&, s] {
+     try {
       auto ws = subscribe(server, users[s]);
       long sent = 0, got = 0;
       auto send_one = [&] {
@@ -125,6 +131,10 @@ int main(int argc, char** argv) {
         }
       }
       (void)got;
+     } catch (const std::exception& e) {
+      dropped.fetch_add(1);
+      std::fprintf(stderr, "sender %d: %s\n", s, e.what());
+     }
     });
   }
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
@@ -146,6 +156,7 @@ int main(int argc, char** argv) {
   std::printf("acked messages/s:      %.0f\n", acks / elapsed);
   std::printf("fan-out deliveries/s:  %.0f (to %d readers)\n", deliveries / elapsed, readers);
   std::printf("mean group-commit size: %.1f messages\n", batches > 0 ? batch_msgs / batches : 0.0);
+  std::printf("clients disconnected (too slow to read): %ld\n", dropped.load());
   std::printf("server CPU: %.0f%%   load generator CPU: %.0f%% (of one core)\n", 100 * server_cpu / elapsed,
               100 * client_cpu / elapsed);
   return 0;

@@ -386,6 +386,34 @@ awaitable<http_response> router::dispatch(http_request& req) {
       for (const auto& mb : *members) out.push_back(proto::member_json(mb));
       co_return json_response(200, json::object{{"members", std::move(out)}});
     }
+    if (rest.size() == 4 && rest[2] == "members" && (m == "PUT" || m == "DELETE")) {
+      auto member = parse_id(rest[3]);
+      if (!member) co_return error_response(errc::not_found, "member not found");
+      if (m == "DELETE") {
+        auto ok = co_await ctx_.chat.remove_member(who, *id, *member);
+        if (!ok) co_return error_response(ok.error());
+        const storage::audit_entry audit_record{who.id, "room.remove_member",
+                                                "room:" + std::to_string(*id) + " user:" + std::to_string(*member),
+                                                req.remote_ip, req.request_id};
+        co_await ctx_.repo.audit(audit_record);
+        co_return no_content();
+      }
+      auto body = body_object();
+      if (!body) co_return error_response(body.error());
+      if (auto ok = proto::only_fields(*body, {"role"}); !ok) co_return error_response(ok.error());
+      auto role_s = proto::get_string(*body, "role");
+      if (!role_s) co_return error_response(role_s.error());
+      auto role = chat::room_role_from(*role_s);
+      if (!role) co_return error_response(errc::invalid_argument, "role must be 'owner', 'moderator' or 'member'");
+      auto ok = co_await ctx_.chat.set_member_role(who, *id, *member, *role);
+      if (!ok) co_return error_response(ok.error());
+      const storage::audit_entry audit_record{who.id, "room.set_role",
+                                              "room:" + std::to_string(*id) + " user:" + std::to_string(*member) +
+                                                  " role:" + *role_s,
+                                              req.remote_ip, req.request_id};
+      co_await ctx_.repo.audit(audit_record);
+      co_return no_content();
+    }
     if (rest.size() == 3 && rest[2] == "read" && m == "POST") {
       auto body = body_object();
       if (!body) co_return error_response(body.error());

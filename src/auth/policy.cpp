@@ -85,4 +85,11 @@ result<void> authorize_role_change(const actor& who, const room_facts& room,
   return {};
 }
 
+result<void> authorize_member_removal(const actor& who, const room_facts& room, room_role target_role) {
+  if (auto r = authorize(who, action::remove_member, room); !r) return r;
+  if (room.actor_role == room_role::owner) return {};
+  if (target_role != room_role::member) return denied("only owners remove moderators and owners");
+  return {};
+}
+
 }  // namespace redoubt::auth

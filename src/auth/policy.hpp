@@ -48,4 +48,8 @@ result<void> authorize(const actor& who, action what, const room_facts& room,
 result<void> authorize_role_change(const actor& who, const room_facts& room,
                                    chat::room_role current, chat::room_role target_role);
 
+// Whether `who` may remove a member whose role is `target_role` (moderators remove members,
+// owners remove anyone). Leaving is action::leave, not this.
+result<void> authorize_member_removal(const actor& who, const room_facts& room, chat::room_role target_role);
+
 }  // namespace redoubt::auth

@@ -192,6 +192,44 @@ awaitable<result<void>> service::set_topic(const auth::actor& who, room_id id, s
   co_return result<void>{};
 }
 
+awaitable<result<void>> service::set_member_role(const auth::actor& who, room_id id, user_id member,
+                                                 room_role role) {
+  auto f = co_await facts(id, who.id);
+  if (!f) co_return f.error();
+  if (auto ok = auth::authorize(who, auth::action::set_member_role, *f); !ok) co_return ok.error();
+  auto current = co_await repo_.role_of(id, member);
+  if (!current) co_return current.error();
+  if (*current == room_role::none) co_return make_error(errc::not_found, "member not found");
+  if (auto ok = auth::authorize_role_change(who, *f, *current, role); !ok) co_return ok.error();
+  if (*current == role) co_return result<void>{};
+  if (*current == room_role::owner) {
+    auto owners = co_await repo_.owner_count(id);
+    if (!owners) co_return owners.error();
+    if (*owners <= 1) co_return make_error(errc::failed_precondition, "a room needs at least one owner");
+  }
+  auto seq = co_await repo_.set_role(id, member, role, who.id);
+  if (!seq) co_return seq.error();
+  if (!*seq) co_return make_error(errc::not_found, "member not found");
+  co_await publish_event(id, **seq);
+  co_return result<void>{};
+}
+
+awaitable<result<void>> service::remove_member(const auth::actor& who, room_id id, user_id member) {
+  auto f = co_await facts(id, who.id);
+  if (!f) co_return f.error();
+  if (member == who.id) co_return make_error(errc::invalid_argument, "use leave to leave a room");
+  auto current = co_await repo_.role_of(id, member);
+  if (!current) co_return current.error();
+  if (auto ok = auth::authorize_member_removal(who, *f, *current); !ok) co_return ok.error();
+  if (*current == room_role::none) co_return make_error(errc::not_found, "member not found");
+  auto seq = co_await repo_.remove_member(id, member, who.id);
+  if (!seq) co_return seq.error();
+  if (!*seq) co_return make_error(errc::not_found, "member not found");
+  co_await publish_event(id, **seq);
+  hub_.member_removed(id, member, **seq);
+  co_return result<void>{};
+}
+
 awaitable<result<history_page>> service::history(const auth::actor& who, room_id id, seq_t before,
                                                  int limit) {
   auto f = co_await facts(id, who.id);

@@ -57,6 +57,8 @@ class service {
   awaitable<result<void>> leave(const auth::actor& who, room_id room);
   awaitable<result<void>> invite(const auth::actor& who, room_id room, const std::string& username);
   awaitable<result<void>> set_topic(const auth::actor& who, room_id room, std::string topic);
+  awaitable<result<void>> set_member_role(const auth::actor& who, room_id room, user_id member, room_role role);
+  awaitable<result<void>> remove_member(const auth::actor& who, room_id room, user_id member);
   awaitable<result<history_page>> history(const auth::actor& who, room_id room, seq_t before, int limit);
   awaitable<result<void>> mark_read(const auth::actor& who, room_id room, seq_t seq);
   awaitable<result<edit_outcome>> edit(const auth::actor& who, message_id id, std::string body);

@@ -376,6 +376,23 @@ awaitable<result<std::optional<chat::seq_t>>> repository::remove_member(chat::ro
   co_return std::optional<chat::seq_t>(r->int64(0, 0));
 }
 
+awaitable<result<std::optional<chat::seq_t>>> repository::set_role(chat::room_id room, chat::user_id user,
+                                                                   room_role role, chat::user_id actor) {
+  REDOUBT_QUERY(r,
+                "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 "
+                "RETURNING room_id) "
+                "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
+                "'role', $3::text)) FROM up",
+                params{p(room), p(user), p(chat::to_string(role)), p(actor)});
+  if (r->size() == 0) co_return std::optional<chat::seq_t>{};
+  co_return std::optional<chat::seq_t>(r->int64(0, 0));
+}
+
+awaitable<result<std::int64_t>> repository::owner_count(chat::room_id room) {
+  REDOUBT_QUERY(r, "SELECT count(*) FROM room_members WHERE room_id = $1 AND role = 'owner'", params{p(room)});
+  co_return r->int64(0, 0);
+}
+
 awaitable<result<chat::seq_t>> repository::set_topic(chat::room_id room, const std::string& topic,
                                                      chat::user_id actor) {
   REDOUBT_QUERY(r, "SELECT set_topic($1, $2, $3)", params{p(room), p(topic), p(actor)});

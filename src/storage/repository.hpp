@@ -66,6 +66,10 @@ class repository {
                                                            chat::room_role role, chat::user_id actor);
   awaitable<result<std::optional<chat::seq_t>>> remove_member(chat::room_id room, chat::user_id user,
                                                               chat::user_id actor);
+  // Changes a member's role; nullopt when the user is not a member.
+  awaitable<result<std::optional<chat::seq_t>>> set_role(chat::room_id room, chat::user_id user,
+                                                         chat::room_role role, chat::user_id actor);
+  awaitable<result<std::int64_t>> owner_count(chat::room_id room);
   awaitable<result<chat::seq_t>> set_topic(chat::room_id room, const std::string& topic,
                                            chat::user_id actor);
   awaitable<result<void>> set_read(chat::room_id room, chat::user_id user, chat::seq_t seq);

@@ -110,6 +110,43 @@ TEST(Chat, ResumeReplaysExactlyTheMissedEvents) {
   EXPECT_FALSE(wb.try_read(std::chrono::milliseconds(300)).has_value());
 }
 
+TEST(Chat, RepliesMustPointIntoTheSameRoom) {
+  auto& server = shared_server();
+  auto [alice, bob, room] = two_users_in_a_room();
+  auto wa = connect_ws(server, alice);
+  wa.send(send_frame(room, "root", "question?"));
+  auto root = wa.read_until([](const json::object& f) { return is_type(f, "ack"); });
+  auto reply = send_frame(room, "answer", "answer!");
+  reply["reply_to"] = root.at("message_id");
+  wa.send(reply);
+  EXPECT_EQ(wa.read_until([](const json::object& f) { return is_type(f, "ack"); }).at("client_id").as_string(), "answer");
+  auto other = make_room(alice, "private");
+  auto cross = send_frame(other, "cross", "elsewhere");
+  cross["reply_to"] = root.at("message_id");
+  wa.send(cross);
+  EXPECT_EQ(wa.read_until([](const json::object& f) { return is_type(f, "error"); }).at("code").as_string(), "invalid_argument");
+  auto hist = bob.http.get("/api/v1/rooms/" + std::to_string(room) + "/messages").json().at("messages").as_array();
+  ASSERT_EQ(hist.size(), 2u);
+  EXPECT_EQ(hist[1].at("reply_to").as_int64(), root.at("message_id").as_int64());
+}
+
+TEST(Chat, PresenceOnlineAwayOffline) {
+  auto& server = shared_server();
+  auto [alice, bob, room] = two_users_in_a_room();
+  auto wa = connect_ws(server, alice);
+  {
+    auto wb = connect_ws(server, bob);
+    auto online = wa.read_until([&](const json::object& f) { return is_type(f, "presence") && f.at("user").as_int64() == bob.id; });
+    EXPECT_EQ(online.at("status").as_string(), "online");
+    wb.send(json::object{{"type", "presence"}, {"status", "away"}});
+    auto away = wa.read_until([&](const json::object& f) { return is_type(f, "presence") && f.at("user").as_int64() == bob.id; });
+    EXPECT_EQ(away.at("status").as_string(), "away");
+    wb.close();
+  }
+  auto offline = wa.read_until([&](const json::object& f) { return is_type(f, "presence") && f.at("user").as_int64() == bob.id; });
+  EXPECT_EQ(offline.at("status").as_string(), "offline");
+}
+
 TEST(Chat, TypingReachesOthersOnly) {
   auto& server = shared_server();
   auto [alice, bob, room] = two_users_in_a_room();

@@ -224,6 +224,31 @@ TEST(Edge, SlowConsumerIsDisconnectedOthersUnaffected) {
   EXPECT_GE(closes, 1.0) << "the stalled client was not disconnected";
 }
 
+// Keepalive: a client that answers no ping (here: never reads) is dropped after the idle timeout.
+TEST(Edge, SilentWebSocketIsDroppedAfterIdleTimeout) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = std::string(relaxed_limits) + "ws_idle_timeout_s = 2\n";
+  server_process server(opts);
+  server.start();
+  auto u = make_user(server, "idle");
+  auto ws = connect_ws(server, u);
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // no reads: pings go unanswered
+  EXPECT_THROW(
+      {
+        ws.send(json::object{{"type", "ping"}});
+        ws.read(std::chrono::seconds(3));
+      },
+      std::exception);
+  // A client that keeps reading stays connected through several ping intervals.
+  auto live = connect_ws(server, u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(live.try_read(std::chrono::seconds(1)).has_value());
+  }
+  live.send(json::object{{"type", "ping"}, {"id", "still"}});
+  EXPECT_EQ(live.read().at("ref").as_string(), "still");
+}
+
 TEST(Edge, WorldReadableConfigIsRefused) {
   ensure_migrated();
   server_process server;

@@ -1,4 +1,6 @@
 // Rooms, membership and the authorization matrix: every room endpoint x role x membership.
+#include <array>
+
 #include "integration/api_env.hpp"
 
 namespace redoubt::test {
@@ -77,12 +79,17 @@ TEST(Rooms, PrivateRoomIsInvisibleToNonMembers) {
 TEST(Rooms, AuthorizationMatrix) {
   auto& server = shared_server();
   auto owner = make_user(server, "mo");
+  auto moderator = make_user(server, "md");
   auto member = make_user(server, "mm");
   auto outsider = make_user(server, "mx");
   auto priv = make_room(owner, "private");
   auto pub = make_room(owner, "public");
-  ASSERT_EQ(owner.http.post("/api/v1/rooms/" + std::to_string(priv) + "/invite", json::object{{"username", member.username}}).status, 204);
-  ASSERT_EQ(member.http.post("/api/v1/rooms/" + std::to_string(pub) + "/join", json::object{}).status, 200);
+  for (auto room : {priv, pub}) {
+    auto rid = "/api/v1/rooms/" + std::to_string(room);
+    for (auto* u : {&moderator, &member})
+      ASSERT_EQ(owner.http.post(rid + "/invite", json::object{{"username", u->username}}).status, 204);
+    ASSERT_EQ(owner.http.put(rid + "/members/" + std::to_string(moderator.id), json::object{{"role", "moderator"}}).status, 204);
+  }
 
   auto act = [&](test_user& u, std::int64_t room, const std::string& action) {
     auto rid = "/api/v1/rooms/" + std::to_string(room);
@@ -96,29 +103,76 @@ TEST(Rooms, AuthorizationMatrix) {
       auto extra = make_user(server, "mi");
       return u.http.post(rid + "/invite", json::object{{"username", extra.username}}).status;
     }
+    if (action == "promote" || action == "kick") {
+      // A fresh plain member each time, added by the owner.
+      auto extra = make_user(server, "mk");
+      EXPECT_EQ(owner.http.post(rid + "/invite", json::object{{"username", extra.username}}).status, 204);
+      auto target = rid + "/members/" + std::to_string(extra.id);
+      return action == "promote" ? u.http.put(target, json::object{{"role", "moderator"}}).status
+                                 : u.http.del(target).status;
+    }
     return -1;
   };
+  // Columns: owner, moderator, member, outsider; first the private room, then the public one.
   struct row {
     std::string action;
-    int owner_private, member_private, outsider_private, owner_public, member_public, outsider_public;
+    std::array<int, 4> in_private, in_public;
   };
   const std::vector<row> matrix = {
-      {"view", 200, 200, 404, 200, 200, 200},
-      {"history", 200, 200, 404, 200, 200, 403},
-      {"members", 200, 200, 404, 200, 200, 403},
-      {"post", 201, 201, 404, 201, 201, 403},
-      {"read", 204, 204, 404, 204, 204, 403},
-      {"topic", 200, 403, 404, 200, 403, 403},
-      {"invite", 204, 403, 404, 204, 204, 403},
+      {"view", {200, 200, 200, 404}, {200, 200, 200, 200}},
+      {"history", {200, 200, 200, 404}, {200, 200, 200, 403}},
+      {"members", {200, 200, 200, 404}, {200, 200, 200, 403}},
+      {"post", {201, 201, 201, 404}, {201, 201, 201, 403}},
+      {"read", {204, 204, 204, 404}, {204, 204, 204, 403}},
+      {"topic", {200, 200, 403, 404}, {200, 200, 403, 403}},
+      {"invite", {204, 204, 403, 404}, {204, 204, 204, 403}},
+      {"promote", {204, 204, 403, 404}, {204, 204, 403, 403}},
+      {"kick", {204, 204, 403, 404}, {204, 204, 403, 403}},
   };
+  std::array<test_user*, 4> who = {&owner, &moderator, &member, &outsider};
+  const char* names[] = {"owner", "moderator", "member", "outsider"};
   for (const auto& r : matrix) {
-    EXPECT_EQ(act(owner, priv, r.action), r.owner_private) << r.action << " owner/private";
-    EXPECT_EQ(act(member, priv, r.action), r.member_private) << r.action << " member/private";
-    EXPECT_EQ(act(outsider, priv, r.action), r.outsider_private) << r.action << " outsider/private";
-    EXPECT_EQ(act(owner, pub, r.action), r.owner_public) << r.action << " owner/public";
-    EXPECT_EQ(act(member, pub, r.action), r.member_public) << r.action << " member/public";
-    EXPECT_EQ(act(outsider, pub, r.action), r.outsider_public) << r.action << " outsider/public";
+    for (std::size_t k = 0; k < who.size(); ++k) {
+      EXPECT_EQ(act(*who[k], priv, r.action), r.in_private[k]) << r.action << " " << names[k] << "/private";
+      EXPECT_EQ(act(*who[k], pub, r.action), r.in_public[k]) << r.action << " " << names[k] << "/public";
+    }
   }
+}
+
+TEST(Rooms, RolesAndModeration) {
+  auto& server = shared_server();
+  auto owner = make_user(server, "ro");
+  auto mod = make_user(server, "rm");
+  auto member = make_user(server, "rb");
+  auto room = make_room(owner, "private");
+  auto rid = "/api/v1/rooms/" + std::to_string(room);
+  for (auto* u : {&mod, &member})
+    ASSERT_EQ(owner.http.post(rid + "/invite", json::object{{"username", u->username}}).status, 204);
+  auto members_of = [&](const std::string& path) { return path + "/members/"; };
+  ASSERT_EQ(owner.http.put(members_of(rid) + std::to_string(mod.id), json::object{{"role", "moderator"}}).status, 204);
+  // Moderators may not create owners, demote or remove the owner.
+  EXPECT_EQ(mod.http.put(members_of(rid) + std::to_string(member.id), json::object{{"role", "owner"}}).status, 403);
+  EXPECT_EQ(mod.http.put(members_of(rid) + std::to_string(owner.id), json::object{{"role", "member"}}).status, 403);
+  EXPECT_EQ(mod.http.del(members_of(rid) + std::to_string(owner.id)).status, 403);
+  // Bad input and unknown members.
+  EXPECT_EQ(owner.http.put(members_of(rid) + std::to_string(member.id), json::object{{"role", "king"}}).status, 400);
+  auto stranger = make_user(server, "rz");
+  EXPECT_EQ(owner.http.put(members_of(rid) + std::to_string(stranger.id), json::object{{"role", "member"}}).status, 404);
+  // The last owner cannot step down.
+  auto last = owner.http.put(members_of(rid) + std::to_string(owner.id), json::object{{"role", "member"}});
+  EXPECT_EQ(last.status, 412);
+  EXPECT_EQ(error_code(last), "failed_precondition");
+  // A moderator deletes a member's message and removes the member, who then sees nothing.
+  auto posted = member.http.post(rid + "/messages", json::object{{"client_id", "spam1"}, {"body", "spam"}});
+  ASSERT_EQ(posted.status, 201);
+  EXPECT_EQ(mod.http.del("/api/v1/messages/" + std::to_string(posted.json().at("message_id").as_int64())).status, 204);
+  EXPECT_EQ(mod.http.del(members_of(rid) + std::to_string(member.id)).status, 204);
+  EXPECT_EQ(member.http.get(rid).status, 404);
+  EXPECT_EQ(member.http.post(rid + "/messages", json::object{{"client_id", "spam2"}, {"body", "again"}}).status, 404);
+  auto roles = owner.http.get(rid + "/members").json().at("members").as_array();
+  ASSERT_EQ(roles.size(), 2u);
+  for (const auto& m : roles)
+    EXPECT_EQ(m.at("role").as_string(), m.at("id").as_int64() == owner.id ? "owner" : "moderator");
 }
 
 TEST(Rooms, MessageEditDeleteByRole) {

@@ -84,5 +84,20 @@ TEST(Policy, RoleChanges) {
                                      room_role::moderator));
 }
 
+TEST(Policy, MemberRemoval) {
+  actor who{1, false};
+  room_facts mod{room_kind::private_room, room_role::moderator};
+  room_facts owner{room_kind::private_room, room_role::owner};
+  room_facts member{room_kind::private_room, room_role::member};
+  EXPECT_TRUE(authorize_member_removal(who, mod, room_role::member));
+  EXPECT_FALSE(authorize_member_removal(who, mod, room_role::moderator));
+  EXPECT_FALSE(authorize_member_removal(who, mod, room_role::owner));
+  EXPECT_TRUE(authorize_member_removal(who, owner, room_role::moderator));
+  EXPECT_EQ(authorize_member_removal(who, member, room_role::member).error().code, errc::permission_denied);
+  EXPECT_EQ(authorize_member_removal(who, {room_kind::private_room, room_role::none}, room_role::member).error().code,
+            errc::not_found);
+  EXPECT_FALSE(authorize_member_removal(who, {room_kind::direct, room_role::member}, room_role::member));
+}
+
 }  // namespace
 }  // namespace redoubt::auth
