@@ -22,6 +22,7 @@ struct metrics {
   std::atomic<std::uint64_t> messages_acked{0};
   std::atomic<std::uint64_t> ack_latency_us_sum{0};
   std::atomic<std::uint64_t> rate_limited{0};
+  std::atomic<std::uint64_t> blocked_connections{0};
 
   void count_request(int status, std::uint64_t micros) {
     auto cls = static_cast<std::size_t>(status / 100);

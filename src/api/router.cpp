@@ -181,6 +181,8 @@ std::string router::render_metrics() {
   append_metric(out, "redoubt_messages_acked_total", "counter", "Messages acknowledged after commit.", m.messages_acked.load());
   append_metric(out, "redoubt_ack_latency_seconds_sum", "counter", "Total send-to-ack time.", m.ack_latency_us_sum.load() / 1e6);
   append_metric(out, "redoubt_rate_limited_total", "counter", "Requests refused by rate limits.", m.rate_limited.load());
+  append_metric(out, "redoubt_blocked_connections_total", "counter", "Connections refused by the IP blocklist.",
+                m.blocked_connections.load());
   auto ws = ctx_.writer.stats();
   append_metric(out, "redoubt_commit_batches_total", "counter", "Group-commit transactions.", ws.batches);
   append_metric(out, "redoubt_commit_batch_messages_total", "counter", "Messages written by group commits.", ws.messages);

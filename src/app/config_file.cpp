@@ -146,6 +146,7 @@ result<settings> load_settings(const std::string& path) {
   r.strings("server", "allowed_origins", sv.allowed_origins);
   r.str("server", "web_root", sv.web_root);
   r.str("server", "log_level", sv.log_level);
+  r.strings("access", "blocked_networks", s.access.blocked_networks);
   r.str("tls", "cert_file", s.tls.cert_file);
   r.str("tls", "key_file", s.tls.key_file);
   auto& db = s.database;

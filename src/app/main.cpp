@@ -111,9 +111,10 @@ int main(int argc, char** argv) {
   auth::accounts accounts(repo, config.auth, std::move(*policy));
   api::metrics stats;
   api::router router(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
-  net::server server(io, *tls, router, config, stats);
+  std::optional<net::server> server;
   try {
-    server.start();
+    server.emplace(io, *tls, router, config, stats);
+    server->start();
   } catch (const std::exception& e) {
     stop_all();
     return fail(std::string("cannot listen: ") + e.what());
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     log::info("stopping", {{"signal", sig}});
-    server.stop();
+    server->stop();
     writer.stop();
     stopped.set_value(sig);
   });

@@ -78,8 +78,15 @@ struct server_settings {
   std::string log_level = "info";
 };
 
+struct access_settings {
+  // Connections from these networks (CIDR, e.g. "203.0.113.0/24", "2001:db8::/32") are closed
+  // at accept, before TLS.
+  std::vector<std::string> blocked_networks;
+};
+
 struct settings {
   server_settings server;
+  access_settings access;
   tls_settings tls;
   database_settings database;
   auth_settings auth;

@@ -1,6 +1,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,8 +19,35 @@ struct server::impl {
   asio::io_context& io;
   session_env env;
   tcp::acceptor acceptor;
+  std::vector<asio::ip::network_v4> blocked_v4;
+  std::vector<asio::ip::network_v6> blocked_v6;
 
-  impl(asio::io_context& io_, session_env e) : io(io_), env(e), acceptor(io_) {}
+  impl(asio::io_context& io_, session_env e) : io(io_), env(e), acceptor(io_) {
+    for (const auto& cidr : env.config.access.blocked_networks) {
+      boost::system::error_code ec;
+      auto v4 = asio::ip::make_network_v4(cidr, ec);
+      if (!ec) {
+        blocked_v4.push_back(v4);
+        continue;
+      }
+      auto v6 = asio::ip::make_network_v6(cidr, ec);
+      if (ec) throw std::runtime_error("access.blocked_networks: '" + cidr + "' is not a network (CIDR)");
+      blocked_v6.push_back(v6);
+    }
+  }
+
+  bool blocked(const asio::ip::address& a) const {
+    if (a.is_v4()) {
+      for (const auto& n : blocked_v4)
+        if (asio::ip::make_network_v4(a.to_v4(), n.prefix_length()).canonical() == n.canonical()) return true;
+    } else {
+      auto v6 = a.to_v6();
+      if (v6.is_v4_mapped()) return blocked(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+      for (const auto& n : blocked_v6)
+        if (asio::ip::make_network_v6(v6, n.prefix_length()).canonical() == n.canonical()) return true;
+    }
+    return false;
+  }
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
@@ -32,6 +61,14 @@ struct server::impl {
         continue;
       }
       auto& stats = env.stats;
+      boost::system::error_code peer_ec;
+      auto peer = socket.remote_endpoint(peer_ec);
+      if (peer_ec || blocked(peer.address())) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        stats.blocked_connections.fetch_add(1);
+        continue;
+      }
       if (static_cast<std::size_t>(stats.connections_open.load()) >= env.config.limits.max_connections) {
         boost::system::error_code ignored;
         socket.close(ignored);

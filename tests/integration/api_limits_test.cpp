@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +18,17 @@
 namespace redoubt::test {
 namespace {
 
-int connect_tcp(unsigned short port) {
+int connect_tcp(unsigned short port, const char* source = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (source) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &local.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -45,12 +55,14 @@ std::string drain(int fd) {
 }
 
 // Tries a TLS handshake capped at max_version; returns the negotiated version or 0 on failure.
-int handshake_version(unsigned short port, const std::string& ca_file, int max_version) {
+int handshake_version(unsigned short port, const std::string& ca_file, int max_version,
+                      const char* source = nullptr) {
+  ::signal(SIGPIPE, SIG_IGN);  // the server may close before our ClientHello is written
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_max_proto_version(ctx, max_version);
   SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  int fd = connect_tcp(port);
+  int fd = connect_tcp(port, source);
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, fd);
   SSL_set_tlsext_host_name(ssl, "localhost");
@@ -247,6 +259,30 @@ TEST(Edge, SilentWebSocketIsDroppedAfterIdleTimeout) {
   }
   live.send(json::object{{"type", "ping"}, {"id", "still"}});
   EXPECT_EQ(live.read().at("ref").as_string(), "still");
+}
+
+// CHAT-06: connections from a blocklisted network are closed before TLS; others are served.
+TEST(Edge, BlocklistedNetworkIsRefused) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[access]\nblocked_networks = [\"127.0.0.2/32\", \"2001:db8::/32\"]\n";
+  server_process server(opts);
+  server.start();
+  EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION, "127.0.0.2"), 0);
+  EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION, "127.0.0.3"), TLS1_3_VERSION);
+  auto metrics = server.client().get("/metrics").body;
+  auto p = metrics.find("\nredoubt_blocked_connections_total ");
+  ASSERT_NE(p, std::string::npos);
+  EXPECT_GE(std::stod(metrics.substr(p + 35)), 1.0);
+}
+
+TEST(Edge, InvalidBlocklistEntryRefusesToStart) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[access]\nblocked_networks = [\"not-a-network\"]\n";
+  server_process server(opts);
+  EXPECT_THROW(server.start(), std::exception);
+  EXPECT_NE(server.log().find("blocked_networks"), std::string::npos) << server.log();
 }
 
 TEST(Edge, WorldReadableConfigIsRefused) {
