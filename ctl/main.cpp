@@ -1,6 +1,15 @@
 // redoubtctl: operator commands. Connects with the role in its config file (the owner role
 // for migrate and create-admin). Passwords are read from stdin, never from arguments.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include <iostream>
 #include <string>
@@ -68,6 +77,115 @@ int cmd_audit_verify(const settings& cfg) {
   return 0;
 }
 
+extern "C" char** environ;
+
+// Runs a PostgreSQL client tool with the database password in its environment (PGPASSWORD),
+// never on its command line. Returns the exit status; output goes to `out_file` if given.
+int run_pg_tool(const std::vector<std::string>& argv, const secret_string& password,
+                const std::string& out_file = {}) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    if (entry.rfind("PGPASSWORD=", 0) != 0) env_strings.emplace_back(entry);
+  }
+  if (!password.empty()) env_strings.push_back("PGPASSWORD=" + password.reveal());
+  std::vector<char*> envp, args;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!out_file.empty())
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  for (auto& e : env_strings) std::fill(e.begin(), e.end(), '\0');
+  if (rc != 0) {
+    std::cerr << "redoubtctl: cannot run " << argv[0] << "\n";
+    return 127;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// The conninfo for PostgreSQL's own tools: TLS 1.3 as everywhere else; no password in it.
+std::string tool_conninfo(const settings& cfg) {
+  std::string c = cfg.database.conninfo;
+  if (c.find("ssl_min_protocol_version") == std::string::npos) c += " ssl_min_protocol_version=TLSv1.3";
+  return c;
+}
+
+// Backups are pg_dump's custom format of the whole database (schema, data, grants), made
+// with the owner role. Restore goes into an empty database only.
+int cmd_backup(const settings& cfg, const std::string& output) {
+  int rc = run_pg_tool({"/usr/bin/pg_dump", "--format=custom", "--no-owner", "--file=" + output,
+                        "--dbname=" + tool_conninfo(cfg)},
+                       cfg.database.password);
+  if (rc != 0) {
+    std::cerr << "redoubtctl: pg_dump failed (exit " << rc << ")\n";
+    return 1;
+  }
+  ::chmod(output.c_str(), 0600);
+  std::cout << "backup written to " << output << "\n";
+  return 0;
+}
+
+int cmd_restore(const settings& cfg, const std::string& input) {
+  asio::io_context io;
+  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
+  if (!conn) {
+    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
+    return 1;
+  }
+  auto empty = run(io, (*conn)->query("SELECT to_regclass('public.schema_migrations') IS NULL"));
+  if (!empty) {
+    std::cerr << "redoubtctl: " << empty.error().message << "\n";
+    return 1;
+  }
+  if (!empty->boolean(0, 0)) {
+    std::cerr << "redoubtctl: the target database is not empty; restore only into a new database\n";
+    return 2;
+  }
+  // Extensions are the database superuser's business (the owner role cannot create them):
+  // leave them out of the restore list.
+  char list_template[] = "/tmp/redoubt-restore-XXXXXX";
+  int fd = mkstemp(list_template);
+  if (fd < 0) {
+    std::cerr << "redoubtctl: cannot create a temporary file\n";
+    return 1;
+  }
+  ::close(fd);
+  std::string full_list = std::string(list_template) + ".all";
+  if (run_pg_tool({"/usr/bin/pg_restore", "--list", input}, {}, full_list) != 0) {
+    std::cerr << "redoubtctl: cannot read backup " << input << "\n";
+    ::unlink(list_template);
+    ::unlink(full_list.c_str());
+    return 1;
+  }
+  {
+    std::ifstream in(full_list);
+    std::ofstream out(list_template, std::ios::trunc);
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find(" EXTENSION ") == std::string::npos) out << line << "\n";
+  }
+  ::unlink(full_list.c_str());
+  int rc = run_pg_tool({"/usr/bin/pg_restore", "--no-owner", "--exit-on-error", "--single-transaction",
+                        std::string("--use-list=") + list_template, "--dbname=" + tool_conninfo(cfg), input},
+                       cfg.database.password);
+  ::unlink(list_template);
+  if (rc != 0) {
+    std::cerr << "redoubtctl: pg_restore failed (exit " << rc << "); nothing was restored\n";
+    return 1;
+  }
+  std::cout << "restored " << input << "\n";
+  return 0;
+}
+
 int cmd_create_admin(const settings& cfg, const std::string& username, const std::string& email) {
   std::string password;
   if (isatty(STDIN_FILENO)) std::cerr << "password: ";
@@ -110,6 +228,11 @@ int main(int argc, char** argv) {
   auto* audit = app.add_subcommand("audit", "audit log commands");
   auto* audit_verify = audit->add_subcommand("verify", "check the audit log's hash chain (owner role)");
   audit->require_subcommand(1);
+  std::string backup_file;
+  auto* backup = app.add_subcommand("backup", "dump the database (owner role) to a file");
+  backup->add_option("file", backup_file)->required();
+  auto* restore = app.add_subcommand("restore", "restore a backup into an empty database (owner role)");
+  restore->add_option("file", backup_file)->required();
   auto* version = app.add_subcommand("version", "print versions");
   CLI11_PARSE(app, argc, argv);
 
@@ -127,5 +250,7 @@ int main(int argc, char** argv) {
   if (migrate->parsed()) return cmd_migrate(*cfg);
   if (admin->parsed()) return cmd_create_admin(*cfg, username, email);
   if (audit_verify->parsed()) return cmd_audit_verify(*cfg);
+  if (backup->parsed()) return cmd_backup(*cfg, backup_file);
+  if (restore->parsed()) return cmd_restore(*cfg, backup_file);
   return 2;
 }
