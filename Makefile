@@ -67,7 +67,9 @@ run: deps $(BUILD)/build.ninja
 
 # Throughput through TLS WebSockets, group commit and fan-out; see docs/benchmarks.md.
 bench: build
-	$(BUILD)/bench/ws_throughput 8 32 10 4
+	$(BUILD)/bench/ws_throughput 8 48 10 0
+	$(BUILD)/bench/ws_throughput 4 16 10 2
+	$(BUILD)/bench/ws_idle_memory 10000 2000
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

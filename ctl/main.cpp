@@ -40,14 +40,21 @@ T run(asio::io_context& io, asio::awaitable<T> task) {
   return f.get();
 }
 
-int cmd_migrate(const settings& cfg) {
-  asio::io_context io;
+// One connection with the config's role; prints why when it fails.
+std::unique_ptr<db::connection> connect_or_report(asio::io_context& io, const settings& cfg) {
   auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
   if (!conn) {
     std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
-    return 1;
+    return nullptr;
   }
-  auto v = run(io, storage::migrate(**conn));
+  return std::move(*conn);
+}
+
+int cmd_migrate(const settings& cfg) {
+  asio::io_context io;
+  auto conn = connect_or_report(io, cfg);
+  if (!conn) return 1;
+  auto v = run(io, storage::migrate(*conn));
   if (!v) {
     std::cerr << "redoubtctl: " << v.error().message << "\n";
     return 1;
@@ -58,12 +65,9 @@ int cmd_migrate(const settings& cfg) {
 
 int cmd_audit_verify(const settings& cfg) {
   asio::io_context io;
-  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
-  if (!conn) {
-    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
-    return 1;
-  }
-  auto report = run(io, storage::verify_audit_chain(**conn));
+  auto conn = connect_or_report(io, cfg);
+  if (!conn) return 1;
+  auto report = run(io, storage::verify_audit_chain(*conn));
   if (!report) {
     std::cerr << "redoubtctl: " << report.error().message << "\n";
     return 1;
@@ -136,12 +140,9 @@ int cmd_backup(const settings& cfg, const std::string& output) {
 
 int cmd_restore(const settings& cfg, const std::string& input) {
   asio::io_context io;
-  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
-  if (!conn) {
-    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
-    return 1;
-  }
-  auto empty = run(io, (*conn)->query("SELECT to_regclass('public.schema_migrations') IS NULL"));
+  auto conn = connect_or_report(io, cfg);
+  if (!conn) return 1;
+  auto empty = run(io, conn->query("SELECT to_regclass('public.schema_migrations') IS NULL"));
   if (!empty) {
     std::cerr << "redoubtctl: " << empty.error().message << "\n";
     return 1;
