@@ -285,6 +285,56 @@ TEST(Edge, InvalidBlocklistEntryRefusesToStart) {
   EXPECT_NE(server.log().find("blocked_networks"), std::string::npos) << server.log();
 }
 
+// WEB-15: one user flooding the server is throttled, and another user's messages are still
+// acknowledged promptly. The bound is deliberately loose (a liveness check, not a speed
+// target: those live in bench/).
+TEST(Edge, FloodingUserDoesNotStallOthers) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\n"
+                    "messages_per_second = 50\nmessages_burst = 50\n";
+  server_process server(opts);
+  server.start();
+  auto flooder = make_user(server, "fl");
+  auto victim = make_user(server, "vi");
+  auto room = make_room(flooder, "public");
+  ASSERT_EQ(victim.http.post("/api/v1/rooms/" + std::to_string(room) + "/join", json::object{}).status, 200);
+  auto own_room = make_room(victim, "private");
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0}, cut_off{0};
+  std::thread flood([&] {
+    int n = 0;
+    while (!stop) {
+      try {  // a flooder that does not keep up with its own error frames is disconnected: reconnect
+        auto ws = connect_ws(server, flooder);
+        while (!stop) {
+          for (int i = 0; i < 100; ++i)
+            ws.send(json::object{{"type", "send"}, {"room", room}, {"client_id", "fl" + std::to_string(n++)}, {"body", "flood"}});
+          while (auto f = ws.try_read(std::chrono::milliseconds(0))) {
+            if (f->at("type").as_string() == "error" && f->at("code").as_string() == "resource_exhausted") ++refused;
+          }
+        }
+      } catch (const std::exception&) {
+        ++cut_off;
+      }
+    }
+  });
+  auto ws = connect_ws(server, victim);
+  std::chrono::steady_clock::duration worst{};
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ws.send(json::object{{"type", "send"}, {"room", own_room}, {"client_id", "v" + std::to_string(i)}, {"body", "still here"}});
+    auto ack = ws.read_until([](const json::object& o) { return o.at("type").as_string() == "ack"; }, std::chrono::seconds(10));
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+    EXPECT_EQ(ack.at("client_id").as_string(), "v" + std::to_string(i));
+  }
+  stop = true;
+  flood.join();
+  EXPECT_GT(refused.load() + 100 * cut_off.load(), 100) << "the flood was not throttled";
+  EXPECT_LT(worst, std::chrono::seconds(2)) << "worst ack latency under flood (ms): "
+                                            << std::chrono::duration_cast<std::chrono::milliseconds>(worst).count();
+}
+
 TEST(Edge, WorldReadableConfigIsRefused) {
   ensure_migrated();
   server_process server;
