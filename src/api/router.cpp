@@ -97,7 +97,8 @@ std::optional<std::string> cookie_value(std::string_view header, std::string_vie
 
 router::router(app_context ctx)
     : ctx_(ctx),
-      per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip) {}
+      per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip),
+      history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst) {}
 
 bool router::origin_allowed(std::string_view origin) const {
   for (const auto& o : ctx_.config.server.allowed_origins)
@@ -427,6 +428,14 @@ awaitable<http_response> router::dispatch(http_request& req) {
       co_return no_content();
     }
     if (rest.size() == 3 && rest[2] == "messages" && m == "GET") {
+      std::chrono::seconds retry{1};
+      if (!history_per_user_.allow(std::to_string(who.id), &retry)) {
+        ctx_.stats.rate_limited.fetch_add(1);
+        auto r = error_response(errc::resource_exhausted, "too many history requests");
+        r.headers.clear();
+        r.headers.emplace_back("Retry-After", std::to_string(std::max<long>(1, retry.count())));
+        co_return r;
+      }
       std::int64_t before = 0, limit = 50;
       if (auto b = query_param(req.query, "before")) {
         auto v = parse_id(*b);

@@ -58,6 +58,7 @@ class router {
 
   app_context ctx_;
   auth::rate_limiter per_ip_;
+  auth::rate_limiter history_per_user_;
 };
 
 // The session token from a Cookie header, if any.

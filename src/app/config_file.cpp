@@ -185,6 +185,8 @@ result<settings> load_settings(const std::string& path) {
   r.integer("limits", "messages_per_second", l.messages_per_second, 1, 1000000);
   r.integer("limits", "messages_burst", l.messages_burst, 1, 1000000);
   r.integer("limits", "typing_per_10s", l.typing_per_10s, 1, 1000);
+  r.integer("limits", "history_requests_per_second", l.history_requests_per_second, 1, 1000000);
+  r.integer("limits", "history_burst", l.history_burst, 1, 1000000);
   r.integer("limits", "requests_per_second_per_ip", l.requests_per_second_per_ip, 1, 10000000);
   r.integer("limits", "requests_burst_per_ip", l.requests_burst_per_ip, 1, 10000000);
   r.integer("limits", "group_commit_max_batch", l.group_commit_max_batch, 1, 10000);

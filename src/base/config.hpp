@@ -60,6 +60,8 @@ struct limits_settings {
   int messages_per_second = 20;  // per user, token bucket
   int messages_burst = 60;
   int typing_per_10s = 10;
+  int history_requests_per_second = 10;  // per user: history is the expensive read
+  int history_burst = 30;
   int requests_per_second_per_ip = 50;
   int requests_burst_per_ip = 200;
   std::size_t max_room_name_chars = 80;

@@ -19,7 +19,8 @@ namespace json = boost::json;
 // exercise the limits start their own server.
 inline const char* relaxed_limits =
     "[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\n"
-    "messages_per_second = 100000\nmessages_burst = 100000\n";
+    "messages_per_second = 100000\nmessages_burst = 100000\n"
+    "history_requests_per_second = 100000\nhistory_burst = 100000\n";
 
 inline server_process& shared_server() {
   static std::unique_ptr<server_process> server = [] {

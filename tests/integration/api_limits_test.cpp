@@ -335,6 +335,52 @@ TEST(Edge, FloodingUserDoesNotStallOthers) {
                                             << std::chrono::duration_cast<std::chrono::milliseconds>(worst).count();
 }
 
+// WEB-17: a history flood (the expensive read) is throttled per user, and another user's
+// messages are still committed and acknowledged promptly (loose liveness bound).
+TEST(Edge, HistoryFloodDoesNotStallOthers) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\n"
+                    "history_requests_per_second = 5\nhistory_burst = 10\n";
+  server_process server(opts);
+  server.start();
+  auto reader = make_user(server, "hf");
+  auto victim = make_user(server, "hv");
+  auto room = make_room(reader, "private");
+  for (int i = 0; i < 50; ++i)
+    reader.http.post("/api/v1/rooms/" + std::to_string(room) + "/messages",
+                     json::object{{"client_id", "h" + std::to_string(i)}, {"body", "history " + std::to_string(i)}});
+  auto own_room = make_room(victim, "private");
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0}, throttled{0};
+  std::vector<std::thread> floods;
+  for (int t = 0; t < 2; ++t) {
+    floods.emplace_back([&] {
+      auto http = server.client();
+      http.set_cookie("__Host-redoubt_session", *reader.http.cookie("__Host-redoubt_session"));
+      while (!stop) {
+        auto r = http.get("/api/v1/rooms/" + std::to_string(room) + "/messages?limit=200");
+        if (r.status == 200) ++served;
+        if (r.status == 429) ++throttled;
+      }
+    });
+  }
+  auto ws = connect_ws(server, victim);
+  std::chrono::steady_clock::duration worst{};
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ws.send(json::object{{"type", "send"}, {"room", own_room}, {"client_id", "v" + std::to_string(i)}, {"body", "hello"}});
+    ws.read_until([](const json::object& o) { return o.at("type").as_string() == "ack"; }, std::chrono::seconds(10));
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+  }
+  stop = true;
+  for (auto& f : floods) f.join();
+  EXPECT_GT(throttled.load(), served.load()) << "served " << served << ", throttled " << throttled;
+  EXPECT_GT(throttled.load(), 50);
+  EXPECT_LT(worst, std::chrono::seconds(2)) << "worst ack latency under a history flood (ms): "
+                                            << std::chrono::duration_cast<std::chrono::milliseconds>(worst).count();
+}
+
 TEST(Edge, WorldReadableConfigIsRefused) {
   ensure_migrated();
   server_process server;
