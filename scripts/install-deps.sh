@@ -8,6 +8,7 @@ packages=(
   libssl-dev libpq-dev libsodium-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev
   postgresql-15 postgresql-contrib postgresql-15-pgaudit nats-server sslscan
+  python3
 )
 missing=()
 for p in "${packages[@]}"; do

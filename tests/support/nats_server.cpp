@@ -1,0 +1,238 @@
+#include "support/nats_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace redoubt::test {
+namespace {
+
+// Runs argv (no shell, stdin from /dev/null, output passes through) and returns its status.
+int run(const std::vector<std::string>& argv) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot pick a free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+const char* role_name(nats_role r) {
+  switch (r) {
+    case nats_role::server:
+      return "server";
+    case nats_role::worker:
+      return "worker";
+    case nats_role::admin:
+      return "admin";
+  }
+  return "server";
+}
+
+void check(natsStatus s, const char* what) {
+  if (s != NATS_OK) {
+    const char* detail = nats_GetLastError(nullptr);
+    throw std::runtime_error(std::string(what) + ": " + natsStatus_GetText(s) + " (" +
+                             (detail ? detail : "") + ")");
+  }
+}
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+}  // namespace
+
+nats_server& nats_server::shared() {
+  // Destroyed at exit: the broker is stopped and its directory removed.
+  static nats_server instance;
+  return instance;
+}
+
+nats_server::nats_server() {
+  char tmpl[] = "/tmp/redoubt-nats-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  port_ = free_port();
+  ca_file_ = dir_ + "/tls/ca.crt";
+  try {
+    script("nats-config.sh", {dir_, std::to_string(port_)});
+    script("nats-server.sh", {"start", dir_});
+    create_jobs_stream();
+  } catch (...) {
+    try {
+      script("nats-server.sh", {"stop", dir_});
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+nats_server::~nats_server() {
+  try {
+    script("nats-server.sh", {"stop", dir_});
+  } catch (...) {
+    // Best effort at exit.
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void nats_server::script(const std::string& name, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{std::string(REDOUBT_SOURCE_DIR) + "/scripts/" + name};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int status = run(argv);
+  if (status != 0) {
+    throw std::runtime_error(name + " " + args.at(0) + " failed: " + std::to_string(status));
+  }
+}
+
+void nats_server::stop() {
+  script("nats-server.sh", {"stop", dir_});
+}
+void nats_server::start() {
+  script("nats-server.sh", {"start", dir_});
+}
+
+const char* nats_server::user(nats_role role) {
+  switch (role) {
+    case nats_role::server:
+      return "redoubt_server";
+    case nats_role::worker:
+      return "redoubt_worker";
+    case nats_role::admin:
+      return "redoubt_admin";
+  }
+  return "redoubt_server";
+}
+
+const char* nats_server::inbox_prefix(nats_role role) {
+  switch (role) {
+    case nats_role::server:
+      return "_INBOX.server";
+    case nats_role::worker:
+      return "_INBOX.worker";
+    case nats_role::admin:
+      return "_INBOX.admin";
+  }
+  return "_INBOX.server";
+}
+
+std::string nats_server::password(nats_role role) const {
+  std::string path = dir_ + "/secrets/" + role_name(role) + ".pass";
+  std::ifstream in(path);
+  std::string s;
+  if (!in || !std::getline(in, s)) throw std::runtime_error("cannot read " + path);
+  return s;
+}
+
+natsOptions* nats_server::options(nats_role role) const {
+  natsOptions* opts = nullptr;
+  check(natsOptions_Create(&opts), "natsOptions_Create");
+  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> guard(opts, natsOptions_Destroy);
+  std::string u = url();
+  std::string pw = password(role);
+  check(natsOptions_SetURL(opts, u.c_str()), "natsOptions_SetURL");
+  check(natsOptions_SetSecure(opts, true), "natsOptions_SetSecure");
+  check(natsOptions_LoadCATrustedCertificates(opts, ca_file_.c_str()),
+        "natsOptions_LoadCATrustedCertificates");
+  check(natsOptions_SetExpectedHostname(opts, "localhost"), "natsOptions_SetExpectedHostname");
+  check(natsOptions_SetUserInfo(opts, user(role), pw.c_str()), "natsOptions_SetUserInfo");
+  check(natsOptions_SetCustomInboxPrefix(opts, inbox_prefix(role)),
+        "natsOptions_SetCustomInboxPrefix");
+  check(natsOptions_SetTimeout(opts, 2000), "natsOptions_SetTimeout");
+  check(natsOptions_SetAllowReconnect(opts, false), "natsOptions_SetAllowReconnect");
+  return guard.release();
+}
+
+void nats_server::create_jobs_stream() const {
+  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin),
+                                                                    natsOptions_Destroy);
+  natsConnection* raw_nc = nullptr;
+  check(natsConnection_Connect(&raw_nc, opts.get()), "connect as redoubt_admin");
+  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc,
+                                                                        natsConnection_Destroy);
+  jsCtx* raw_js = nullptr;
+  check(natsConnection_JetStream(&raw_js, nc.get(), nullptr), "natsConnection_JetStream");
+  std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)> js(raw_js, jsCtx_Destroy);
+
+  jsStreamConfig sc;
+  jsStreamConfig_Init(&sc);
+  const char* subjects[] = {"jobs.>"};
+  sc.Name = "JOBS";
+  sc.Subjects = subjects;
+  sc.SubjectsLen = 1;
+  sc.Storage = js_FileStorage;
+  sc.Retention = js_LimitsPolicy;
+  sc.MaxMsgs = 100000;
+  sc.MaxBytes = 256LL * 1024 * 1024;
+  sc.MaxAge = 7LL * 24 * 3600 * ns_per_s;
+  sc.MaxMsgSize = 65536;
+  sc.Discard = js_DiscardNew;
+  sc.Duplicates = 120 * ns_per_s;
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddStream(&si, js.get(), &sc, nullptr, &jerr);
+  if (s != NATS_OK) {
+    throw std::runtime_error(std::string("js_AddStream JOBS: ") + natsStatus_GetText(s) +
+                             " (jetstream error " + std::to_string(jerr) + ")");
+  }
+  jsStreamInfo_Destroy(si);
+
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = "worker";
+  cc.AckPolicy = js_AckExplicit;
+  cc.DeliverPolicy = js_DeliverAll;
+  cc.AckWait = 30 * ns_per_s;
+  cc.MaxDeliver = 5;
+  cc.MaxAckPending = 1000;
+  jsConsumerInfo* ci = nullptr;
+  s = js_AddConsumer(&ci, js.get(), "JOBS", &cc, nullptr, &jerr);
+  if (s != NATS_OK) {
+    throw std::runtime_error(std::string("js_AddConsumer JOBS/worker: ") + natsStatus_GetText(s) +
+                             " (jetstream error " + std::to_string(jerr) + ")");
+  }
+  jsConsumerInfo_Destroy(ci);
+}
+
+}  // namespace redoubt::test

@@ -1,0 +1,54 @@
+// A throwaway NATS broker with JetStream for integration tests (scripts/nats-config.sh and
+// scripts/nats-server.sh underneath): TLS with the dev CA for every client, bcrypt users
+// redoubt_server/worker/admin with subject permissions, stream JOBS and its durable pull
+// consumer "worker" (created with the admin user). Started once per test binary on first use;
+// stopped and deleted at process exit.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <string>
+#include <vector>
+
+namespace redoubt::test {
+
+enum class nats_role { server, worker, admin };
+
+class nats_server {
+ public:
+  static nats_server& shared();
+
+  ~nats_server();
+  nats_server(const nats_server&) = delete;
+  nats_server& operator=(const nats_server&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  int port() const { return port_; }
+  std::string url() const { return "tls://127.0.0.1:" + std::to_string(port_); }
+  const std::string& ca_file() const { return ca_file_; }
+
+  static const char* user(nats_role role);          // "redoubt_<role>"
+  static const char* inbox_prefix(nats_role role);  // "_INBOX.<role>": the only replies it may read
+  std::string password(nats_role role) const;       // from DIR/secrets/<role>.pass
+
+  // Options for `role`: url(), TLS verified against ca_file() for host "localhost", user and
+  // password, the role's inbox prefix, 2 s connect timeout, no reconnect. Caller destroys them.
+  natsOptions* options(nats_role role) const;
+
+  // Stream JOBS (jobs.>) and durable pull consumer "worker"; idempotent. Done at start.
+  void create_jobs_stream() const;
+
+  // For "broker down" tests; the JetStream file store survives a restart.
+  void stop();
+  void start();
+
+ private:
+  nats_server();
+  void script(const std::string& name, const std::vector<std::string>& args) const;
+
+  std::string dir_;
+  int port_ = 0;
+  std::string ca_file_;
+};
+
+}  // namespace redoubt::test
