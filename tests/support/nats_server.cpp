@@ -1,3 +1,4 @@
+#include "support/process_util.hpp"
 #include "support/nats_server.hpp"
 
 #include <arpa/inet.h>
@@ -40,21 +41,6 @@ int run(const std::vector<std::string>& argv) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 const char* role_name(nats_role r) {
   switch (r) {
@@ -87,10 +73,8 @@ nats_server& nats_server::shared() {
 }
 
 nats_server::nats_server() {
-  char tmpl[] = "/tmp/redoubt-nats-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  port_ = free_port();
+  dir_ = make_temp_dir("redoubt-nats-");
+  port_ = free_local_port();
   ca_file_ = dir_ + "/tls/ca.crt";
   try {
     script("nats-config.sh", {dir_, std::to_string(port_)});

@@ -1,3 +1,4 @@
+#include "support/process_util.hpp"
 #include "support/pg_cluster.hpp"
 
 #include <arpa/inet.h>
@@ -79,21 +80,6 @@ command_result run(const std::vector<std::string>& argv, const std::string& inpu
   return res;
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string read_secret(const std::string& path) {
   std::ifstream in(path);
@@ -127,10 +113,8 @@ pg_cluster& pg_cluster::shared() {
 }
 
 pg_cluster::pg_cluster() {
-  char tmpl[] = "/tmp/redoubt-pg-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  port_ = free_port();
+  dir_ = make_temp_dir("redoubt-pg-");
+  port_ = free_local_port();
   ca_file_ = dir_ + "/tls/ca.crt";
   try {
     script({"init", dir_, std::to_string(port_)});

@@ -1,3 +1,4 @@
+#include "support/process_util.hpp"
 #include "support/server_process.hpp"
 
 #include <arpa/inet.h>
@@ -38,16 +39,6 @@ namespace {
 bool keep_dirs() {
   const char* v = std::getenv("REDOUBT_KEEP_TEST_DIRS");
   return v != nullptr && *v != '\0' && std::string_view(v) != "0";
-}
-
-std::string make_temp_dir(const char* prefix) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + prefix + "-XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) fail_errno("mkdtemp " + pattern);
-  if (::chmod(buf.data(), 0700) != 0) fail_errno("chmod " + pattern);
-  return std::string(buf.data());
 }
 
 void write_private_file(const std::string& path, std::string_view content) {
@@ -236,7 +227,7 @@ class ctl_configs {
     std::lock_guard lock(mutex_);
     auto it = dirs_.find(role);
     if (it != dirs_.end()) return it->second + "/config.toml";
-    std::string dir = make_temp_dir("redoubt-ctl");
+    std::string dir = make_temp_dir("redoubt-ctl-");
     try {
       generate_tls(dir + "/tls");
       write_config(dir, pick_free_port(), 1, {}, db_for(role), {});
@@ -262,25 +253,7 @@ ctl_configs& ctl_config_dirs() {
 
 // ---------------------------------------------------------------------------------------------
 
-unsigned short pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail_errno("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    fail_errno("bind 127.0.0.1:0");
-  }
-  socklen_t len = sizeof addr;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    fail_errno("getsockname");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+unsigned short pick_free_port() { return free_local_port(); }
 
 std::pair<int, std::string> run_program(const std::vector<std::string>& argv,
                                         std::chrono::milliseconds timeout) {
@@ -350,7 +323,7 @@ std::pair<int, std::string> run_ctl(const std::vector<std::string>& args, pg_rol
 
 server_process::server_process(server_options opts) : opts_(std::move(opts)) {
   if (opts_.port == 0) opts_.port = pick_free_port();
-  dir_ = make_temp_dir("redoubt-srv");
+  dir_ = make_temp_dir("redoubt-srv-");
   try {
     generate_tls(dir_ + "/tls");
     ca_file_ = dir_ + "/tls/ca.crt";
