@@ -147,6 +147,11 @@ result<settings> load_settings(const std::string& path) {
   r.str("server", "web_root", sv.web_root);
   r.str("server", "log_level", sv.log_level);
   r.strings("access", "blocked_networks", s.access.blocked_networks);
+  r.str("nats", "url", s.nats.url);
+  r.str("nats", "user", s.nats.user);
+  r.str("nats", "ca_file", s.nats.ca_file);
+  std::string nats_password_file;
+  r.str("nats", "password_file", nats_password_file);
   r.str("tls", "cert_file", s.tls.cert_file);
   r.str("tls", "key_file", s.tls.key_file);
   auto& db = s.database;
@@ -201,6 +206,14 @@ result<settings> load_settings(const std::string& path) {
     auto pw = read_secret_file(password_file);
     if (!pw) return pw.error();
     db.password = std::move(*pw);
+  }
+  if (!s.nats.url.empty()) {
+    if (s.nats.url.rfind("tls://", 0) != 0)
+      return make_error(errc::invalid_argument, "nats.url must start with tls:// (TLS is required)");
+    if (nats_password_file.empty()) return make_error(errc::invalid_argument, "nats.password_file is required");
+    auto pw = read_secret_file(nats_password_file);
+    if (!pw) return pw.error();
+    s.nats.password = std::move(*pw);
   }
   if (sv.allowed_origins.empty()) sv.allowed_origins.push_back(sv.public_origin);
   return s;

@@ -19,6 +19,7 @@
 #include "chat/service.hpp"
 #include "crypto/crypto.hpp"
 #include "net/server.hpp"
+#include "queue/event_bus.hpp"
 #include "storage/migrations.hpp"
 #include "storage/repository.hpp"
 
@@ -104,6 +105,22 @@ int main(int argc, char** argv) {
   }
 
   chat::hub hub;
+  // Several nodes: committed events go to the others over NATS, theirs come in here.
+  std::unique_ptr<queue::event_bus> bus;
+  if (!config.nats.url.empty()) {
+    queue::bus_settings bs{config.nats.url, config.nats.user, config.nats.password, config.nats.ca_file};
+    auto connected = queue::event_bus::connect(bs, [&hub](std::int64_t room, std::int64_t seq, std::string frame) {
+      hub.publish_from_peer(room, seq, std::make_shared<const std::string>(std::move(frame)));
+    });
+    if (!connected) {
+      stop_all();
+      return fail(connected.error().message);
+    }
+    bus = std::move(*connected);
+    hub.set_forwarder([b = bus.get()](chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) {
+      b->publish(room, seq, *frame);
+    });
+  }
   chat::message_writer writer(io.get_executor(), repo, hub, config.limits.group_commit_max_batch,
                               config.limits.group_commit_writers);
   writer.start();

@@ -86,8 +86,16 @@ struct access_settings {
   std::vector<std::string> blocked_networks;
 };
 
+struct nats_settings {
+  std::string url;            // "tls://127.0.0.1:4222"; empty = single node
+  std::string user = "redoubt_server";
+  secret_string password;     // read from password_file
+  std::string ca_file;
+};
+
 struct settings {
   server_settings server;
+  nats_settings nats;
   access_settings access;
   tls_settings tls;
   database_settings database;

@@ -67,6 +67,11 @@ std::vector<std::shared_ptr<subscriber>> hub::user_targets(user_id user) const {
 }
 
 void hub::publish(room_id room, seq_t seq, const frame_ptr& frame) {
+  publish_from_peer(room, seq, frame);
+  if (forward_) forward_(room, seq, frame);
+}
+
+void hub::publish_from_peer(room_id room, seq_t seq, const frame_ptr& frame) {
   for (const auto& s : room_targets(room)) s->on_event(room, seq, frame);
 }
 

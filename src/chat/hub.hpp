@@ -3,6 +3,7 @@
 // A subscriber's callbacks must not block (they queue work onto the connection's strand).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -33,6 +34,11 @@ class subscriber {
 
 class hub {
  public:
+  // Receives every locally committed event (e.g. to send it to the other server nodes).
+  // Set once, before serving.
+  using forwarder = std::function<void(room_id, seq_t, const frame_ptr&)>;
+  void set_forwarder(forwarder f) { forward_ = std::move(f); }
+
   // Returns true when this is the user's first live connection (they came online).
   bool attach(const std::shared_ptr<subscriber>& s);
   // Returns true when this was the user's last live connection (they went offline).
@@ -41,7 +47,10 @@ class hub {
   void subscribe(room_id room, const std::shared_ptr<subscriber>& s);
   void unsubscribe(room_id room, const subscriber* s);
 
+  // A committed event of this node: to local followers and to the forwarder.
   void publish(room_id room, seq_t seq, const frame_ptr& frame);
+  // An event committed by another node: to local followers only.
+  void publish_from_peer(room_id room, seq_t seq, const frame_ptr& frame);
   void publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user);
   void member_added(room_id room, user_id user, seq_t seq);
   void member_removed(room_id room, user_id user, seq_t seq);
@@ -54,6 +63,7 @@ class hub {
   std::vector<std::shared_ptr<subscriber>> room_targets(room_id room) const;
   std::vector<std::shared_ptr<subscriber>> user_targets(user_id user) const;
 
+  forwarder forward_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<room_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> rooms_;
   std::unordered_map<user_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> users_;
