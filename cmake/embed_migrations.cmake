@@ -1,5 +1,6 @@
 # Writes OUT: a C++ file with every migration as a raw string, in version order.
 set(content "// Generated from migrations/*.sql; do not edit.\n#include \"storage/migrations.hpp\"\nnamespace redoubt::storage {\nconst std::vector<migration>& embedded_migrations() {\n  static const std::vector<migration> all = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)
   string(REGEX MATCH "^[0-9]+" version ${name})
