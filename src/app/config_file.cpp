@@ -126,18 +126,137 @@ struct reader {
   }
 };
 
-}  // namespace
+void read_database(reader& r, database_settings& db, std::string& password_file) {
+  r.str("database", "conninfo", db.conninfo);
+  r.str("database", "password_file", password_file);
+  r.integer("database", "pool_size", db.pool_size, 1, 1000);
+  r.duration("database", "connect_timeout_ms", db.connect_timeout, 100, 600000);
+  r.duration("database", "statement_timeout_ms", db.statement_timeout, 10, 3600000);
+  r.duration("database", "idle_in_transaction_timeout_ms", db.idle_in_transaction_timeout, 100, 3600000);
+  r.duration("database", "acquire_timeout_ms", db.acquire_timeout, 10, 600000);
+}
 
-result<settings> load_settings(const std::string& path) {
+void read_nats(reader& r, nats_settings& nats, std::string& password_file) {
+  r.str("nats", "url", nats.url);
+  r.str("nats", "user", nats.user);
+  r.str("nats", "ca_file", nats.ca_file);
+  r.str("nats", "password_file", password_file);
+}
+
+result<void> finish_database(database_settings& db, const std::string& password_file) {
+  if (db.conninfo.empty()) return make_error(errc::invalid_argument, "database.conninfo is required");
+  if (db.conninfo.find("password") != std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "database.conninfo must not contain a password; use database.password_file");
+  if (!password_file.empty()) {
+    auto pw = read_secret_file(password_file);
+    if (!pw) return pw.error();
+    db.password = std::move(*pw);
+  }
+  return {};
+}
+
+result<void> finish_nats(nats_settings& nats, const std::string& password_file) {
+  if (nats.url.empty()) return {};
+  if (nats.url.rfind("tls://", 0) != 0)
+    return make_error(errc::invalid_argument, "nats.url must start with tls:// (TLS is required)");
+  if (password_file.empty()) return make_error(errc::invalid_argument, "nats.password_file is required");
+  auto pw = read_secret_file(password_file);
+  if (!pw) return pw.error();
+  nats.password = std::move(*pw);
+  return {};
+}
+
+result<toml::value> parse_private_toml(const std::string& path) {
   if (auto ok = check_private_file(path); !ok) return ok.error();
-  toml::value root;
   try {
-    root = toml::parse(path);
+    return toml::parse(path);
   } catch (const std::exception& e) {
     return make_error(errc::invalid_argument, std::string("cannot parse config: ") + e.what());
   }
+}
+
+}  // namespace
+
+result<worker_settings> load_worker_settings(const std::string& path) {
+  auto root = parse_private_toml(path);
+  if (!root) return root.error();
+  worker_settings w;
+  w.nats.user = "redoubt_worker";
+  reader r{*root, {}};
+  std::string db_password_file, nats_password_file;
+  read_database(r, w.database, db_password_file);
+  read_nats(r, w.nats, nats_password_file);
+  r.strings("jobs", "verify_key_files", w.verify_key_files);
+  r.str("worker", "public_origin", w.public_origin);
+  r.str("worker", "log_level", w.log_level);
+  r.str("worker", "metrics_file", w.metrics_file);
+  r.integer("worker", "fetch_batch", w.fetch_batch, 1, 256);
+  r.duration("worker", "fetch_wait_ms", w.fetch_wait, 10, 60000);
+  r.integer("worker", "concurrency", w.concurrency, 1, 256);
+  r.integer("worker", "max_deliver", w.max_deliver, 1, 100);
+  r.duration("worker", "retry_backoff_ms", w.retry_backoff, 10, 3600000);
+  r.duration("worker", "verify_token_ttl_s", w.verify_token_ttl, 60, 30 * 86400);
+  r.duration("worker", "reset_token_ttl_s", w.reset_token_ttl, 60, 86400);
+  auto& e = w.email;
+  r.str("email", "provider", e.provider);
+  r.str("email", "from_address", e.from_address);
+  r.str("email", "from_name", e.from_name);
+  r.str("email", "mailbox_dir", e.mailbox_dir);
+  r.str("email", "https_url", e.https_url);
+  std::string api_key_file, smtp_password_file;
+  r.str("email", "api_key_file", api_key_file);
+  r.str("email", "smtp_url", e.smtp_url);
+  r.str("email", "smtp_user", e.smtp_user);
+  r.str("email", "smtp_password_file", smtp_password_file);
+  r.str("email", "ca_file", e.ca_file);
+  r.str("email", "client_cert_file", e.client_cert_file);
+  r.str("email", "client_key_file", e.client_key_file);
+  r.duration("email", "connect_timeout_ms", e.connect_timeout, 100, 600000);
+  r.duration("email", "total_timeout_ms", e.total_timeout, 100, 600000);
+  r.integer("email", "attempts", e.attempts, 1, 20);
+  r.duration("email", "backoff_initial_ms", e.backoff_initial, 1, 600000);
+  r.duration("email", "backoff_max_ms", e.backoff_max, 1, 3600000);
+  r.integer("email", "breaker_failures", e.breaker_failures, 1, 1000);
+  r.duration("email", "breaker_cooldown_ms", e.breaker_cooldown, 10, 3600000);
+  r.integer("email", "per_recipient_per_hour", e.per_recipient_per_hour, 1, 100000);
+  r.integer("email", "global_per_second", e.global_per_second, 1, 100000);
+  if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
+  if (auto ok = finish_database(w.database, db_password_file); !ok) return ok.error();
+  if (w.nats.url.empty()) return make_error(errc::invalid_argument, "nats.url is required");
+  if (auto ok = finish_nats(w.nats, nats_password_file); !ok) return ok.error();
+  if (w.verify_key_files.empty()) return make_error(errc::invalid_argument, "jobs.verify_key_files is required");
+  if (e.provider == "mailbox") {
+    if (e.mailbox_dir.empty()) return make_error(errc::invalid_argument, "email.mailbox_dir is required");
+  } else if (e.provider == "https") {
+    if (e.https_url.rfind("https://", 0) != 0)
+      return make_error(errc::invalid_argument, "email.https_url must start with https://");
+    if (api_key_file.empty()) return make_error(errc::invalid_argument, "email.api_key_file is required");
+    auto key = read_secret_file(api_key_file);
+    if (!key) return key.error();
+    e.api_key = std::move(*key);
+  } else if (e.provider == "smtp") {
+    if (e.smtp_url.rfind("smtps://", 0) != 0 && e.smtp_url.rfind("smtp://", 0) != 0)
+      return make_error(errc::invalid_argument, "email.smtp_url must start with smtps:// or smtp:// (STARTTLS)");
+    if (!smtp_password_file.empty()) {
+      auto pw = read_secret_file(smtp_password_file);
+      if (!pw) return pw.error();
+      e.smtp_password = std::move(*pw);
+    }
+  } else {
+    return make_error(errc::invalid_argument, "email.provider must be mailbox, https or smtp");
+  }
+  if (!e.client_key_file.empty()) {
+    if (auto ok = check_private_file(e.client_key_file); !ok) return ok.error();
+  }
+  return w;
+}
+
+result<settings> load_settings(const std::string& path) {
+  auto root = parse_private_toml(path);
+  if (!root) return root.error();
   settings s;
-  reader r{root, {}};
+  reader r{*root, {}};
   auto& sv = s.server;
   r.str("server", "listen_address", sv.listen_address);
   r.integer("server", "listen_port", sv.listen_port, 1, 65535);
@@ -147,22 +266,23 @@ result<settings> load_settings(const std::string& path) {
   r.str("server", "web_root", sv.web_root);
   r.str("server", "log_level", sv.log_level);
   r.strings("access", "blocked_networks", s.access.blocked_networks);
-  r.str("nats", "url", s.nats.url);
-  r.str("nats", "user", s.nats.user);
-  r.str("nats", "ca_file", s.nats.ca_file);
   std::string nats_password_file;
-  r.str("nats", "password_file", nats_password_file);
+  read_nats(r, s.nats, nats_password_file);
+  std::string signing_key_file;
+  r.str("jobs", "signing_key_file", signing_key_file);
+  r.duration("jobs", "relay_interval_ms", s.jobs.relay_interval, 10, 600000);
+  r.duration("jobs", "claim_timeout_s", s.jobs.claim_timeout, 1, 3600);
+  r.duration("jobs", "republish_after_s", s.jobs.republish_after, 1, 7 * 86400);
+  r.integer("jobs", "relay_batch", s.jobs.relay_batch, 1, 10000);
+  r.duration("jobs", "publish_timeout_ms", s.jobs.publish_timeout, 100, 600000);
+  std::string webhook_secret_file;
+  r.str("email_webhook", "secret_file", webhook_secret_file);
+  r.duration("email_webhook", "tolerance_s", s.email_webhook.tolerance, 10, 3600);
   r.str("tls", "cert_file", s.tls.cert_file);
   r.str("tls", "key_file", s.tls.key_file);
   auto& db = s.database;
-  r.str("database", "conninfo", db.conninfo);
   std::string password_file;
-  r.str("database", "password_file", password_file);
-  r.integer("database", "pool_size", db.pool_size, 1, 1000);
-  r.duration("database", "connect_timeout_ms", db.connect_timeout, 100, 600000);
-  r.duration("database", "statement_timeout_ms", db.statement_timeout, 10, 3600000);
-  r.duration("database", "idle_in_transaction_timeout_ms", db.idle_in_transaction_timeout, 100, 3600000);
-  r.duration("database", "acquire_timeout_ms", db.acquire_timeout, 10, 600000);
+  read_database(r, db, password_file);
   auto& a = s.auth;
   r.integer("auth", "argon2_opslimit", a.argon2_opslimit, 1, 100);
   r.integer("auth", "argon2_memlimit_kib", a.argon2_memlimit_kib, 8, 4 * 1024 * 1024);
@@ -198,22 +318,26 @@ result<settings> load_settings(const std::string& path) {
   r.integer("limits", "group_commit_writers", l.group_commit_writers, 1, 64);
   if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
 
-  if (db.conninfo.empty()) return make_error(errc::invalid_argument, "database.conninfo is required");
-  if (db.conninfo.find("password") != std::string::npos)
-    return make_error(errc::invalid_argument,
-                      "database.conninfo must not contain a password; use database.password_file");
-  if (!password_file.empty()) {
-    auto pw = read_secret_file(password_file);
-    if (!pw) return pw.error();
-    db.password = std::move(*pw);
+  if (auto ok = finish_database(db, password_file); !ok) return ok.error();
+  if (auto ok = finish_nats(s.nats, nats_password_file); !ok) return ok.error();
+  if (!signing_key_file.empty()) {
+    auto key = read_secret_file(signing_key_file);
+    if (!key) return key.error();
+    auto raw = crypto::from_hex(key->reveal());
+    if (!raw) return make_error(errc::invalid_argument, "jobs.signing_key_file must hold a hex Ed25519 secret key");
+    s.jobs.signing_key = secret_string(std::move(*raw));
+    auto pk = crypto::signing_public_key(s.jobs.signing_key);
+    if (!pk) return make_error(errc::invalid_argument, "jobs.signing_key_file: " + pk.error().message);
+    s.jobs.signing_public_key = std::move(*pk);
   }
-  if (!s.nats.url.empty()) {
-    if (s.nats.url.rfind("tls://", 0) != 0)
-      return make_error(errc::invalid_argument, "nats.url must start with tls:// (TLS is required)");
-    if (nats_password_file.empty()) return make_error(errc::invalid_argument, "nats.password_file is required");
-    auto pw = read_secret_file(nats_password_file);
-    if (!pw) return pw.error();
-    s.nats.password = std::move(*pw);
+  if (!s.nats.url.empty() && s.jobs.signing_key.reveal().empty())
+    return make_error(errc::invalid_argument, "jobs.signing_key_file is required when nats.url is set");
+  if (!webhook_secret_file.empty()) {
+    auto secret = read_secret_file(webhook_secret_file);
+    if (!secret) return secret.error();
+    if (secret->reveal().size() < 32)
+      return make_error(errc::invalid_argument, "email_webhook.secret_file must hold at least 32 characters");
+    s.email_webhook.secret = std::move(*secret);
   }
   if (sv.allowed_origins.empty()) sv.allowed_origins.push_back(sv.public_origin);
   return s;

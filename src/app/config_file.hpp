@@ -18,6 +18,9 @@ result<secret_string> read_secret_file(const std::string& path);
 // Loads and validates the configuration; messages name the offending key or file.
 result<settings> load_settings(const std::string& path);
 
+// The same for redoubt-worker's own config file.
+result<worker_settings> load_worker_settings(const std::string& path);
+
 // SHA-256 of the config file, logged at start so that a changed config is visible.
 std::string config_fingerprint(const std::string& path);
 

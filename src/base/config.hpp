@@ -93,14 +93,80 @@ struct nats_settings {
   std::string ca_file;
 };
 
+// Background jobs: the server's outbox relay and signing key (see queue/envelope.hpp).
+struct jobs_settings {
+  secret_string signing_key;       // raw Ed25519 secret key, from signing_key_file (hex)
+  std::string signing_public_key;  // derived from it
+  milliseconds relay_interval{1000};  // outbox poll when nothing wakes the relay
+  seconds claim_timeout{30};          // a relay that died mid-publish loses its claim after this
+  seconds republish_after{300};       // published but not completed by the worker: publish again
+  int relay_batch = 100;
+  milliseconds publish_timeout{5000};  // waiting for the JetStream publish ack
+};
+
+// The email provider's delivery/bounce webhook (POST /api/v1/hooks/email).
+struct email_webhook_settings {
+  secret_string secret;   // from secret_file; empty = webhook disabled (404)
+  seconds tolerance{300};  // accepted age of the signed timestamp, either way
+};
+
 struct settings {
   server_settings server;
   nats_settings nats;
+  jobs_settings jobs;
+  email_webhook_settings email_webhook;
   access_settings access;
   tls_settings tls;
   database_settings database;
   auth_settings auth;
   limits_settings limits;
+};
+
+}  // namespace redoubt
+
+namespace redoubt {
+
+// ---- redoubt-worker ----
+
+struct email_settings {
+  std::string provider = "mailbox";  // mailbox | https | smtp
+  std::string from_address = "redoubt@localhost";
+  std::string from_name = "Redoubt";
+  std::string mailbox_dir;           // mailbox: one .eml file per email
+  std::string https_url;             // https: provider's JSON send endpoint
+  secret_string api_key;             // https: from api_key_file
+  std::string smtp_url;              // smtp: smtps://host:465 or smtp://host:587 (STARTTLS required)
+  std::string smtp_user;
+  secret_string smtp_password;       // from smtp_password_file
+  std::string ca_file;               // trust anchors for the provider; empty = system store
+  std::string client_cert_file;      // optional mutual TLS
+  std::string client_key_file;
+  milliseconds connect_timeout{5000};
+  milliseconds total_timeout{15000};
+  int attempts = 3;                  // per job delivery, with exponential backoff + jitter
+  milliseconds backoff_initial{200};
+  milliseconds backoff_max{5000};
+  int breaker_failures = 5;          // consecutive failures that open the circuit
+  milliseconds breaker_cooldown{30000};
+  int per_recipient_per_hour = 20;
+  int global_per_second = 50;
+};
+
+struct worker_settings {
+  database_settings database;
+  nats_settings nats;
+  std::vector<std::string> verify_key_files;  // trusted server public keys (hex), for rotation
+  std::string public_origin = "https://localhost:8443";  // for links in emails
+  std::string log_level = "info";
+  int fetch_batch = 16;
+  milliseconds fetch_wait{1000};
+  int concurrency = 8;                 // jobs run at once
+  int max_deliver = 5;                 // must match the consumer; then dead-lettered
+  milliseconds retry_backoff{1000};    // NAK delay, doubled per delivery
+  seconds verify_token_ttl{24 * 3600};
+  seconds reset_token_ttl{30 * 60};
+  std::string metrics_file;            // Prometheus text written every few seconds; empty = off
+  email_settings email;
 };
 
 }  // namespace redoubt

@@ -158,6 +158,15 @@ signing_keypair generate_signing_keypair() {
   return kp;
 }
 
+result<std::string> signing_public_key(const secret_string& sk) {
+  ensure_init();
+  if (sk.reveal().size() != crypto_sign_SECRETKEYBYTES)
+    return make_error(errc::invalid_argument, "ed25519 secret key must be 64 bytes");
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+  crypto_sign_ed25519_sk_to_pk(pk, bytes(sk.reveal()));
+  return std::string(reinterpret_cast<const char*>(pk), sizeof pk);
+}
+
 std::string sign_detached(const secret_string& sk, std::string_view msg) {
   ensure_init();
   if (sk.reveal().size() != crypto_sign_SECRETKEYBYTES) {

@@ -48,6 +48,8 @@ struct signing_keypair {
   secret_string secret_key;
 };
 signing_keypair generate_signing_keypair();
+// The public half of a secret key; invalid_argument if sk is not 64 bytes.
+result<std::string> signing_public_key(const secret_string& sk);
 // Throws std::invalid_argument if sk is not 64 bytes (a programming error, not input).
 std::string sign_detached(const secret_string& sk, std::string_view msg);
 // False for any size mismatch or bad signature.
