@@ -20,6 +20,7 @@
 #include "crypto/crypto.hpp"
 #include "net/server.hpp"
 #include "queue/event_bus.hpp"
+#include "queue/outbox_relay.hpp"
 #include "storage/migrations.hpp"
 #include "storage/repository.hpp"
 
@@ -126,6 +127,13 @@ int main(int argc, char** argv) {
   writer.start();
   chat::service chat_service(repo, hub, writer, config.limits);
   auth::accounts accounts(repo, config.auth, std::move(*policy));
+  // Background jobs: outbox rows go to JetStream as signed envelopes (needs the broker).
+  std::unique_ptr<queue::outbox_relay> relay;
+  if (bus) {
+    relay = std::make_unique<queue::outbox_relay>(io.get_executor(), repo, *bus, config.jobs);
+    accounts.set_job_listener([r = relay.get()] { r->notify(); });
+    relay->start();
+  }
   api::metrics stats;
   api::router router(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
   std::optional<net::server> server;
@@ -147,6 +155,7 @@ int main(int argc, char** argv) {
     log::info("stopping", {{"signal", sig}});
     server->stop();
     writer.stop();
+    if (relay) relay->stop();
     stopped.set_value(sig);
   });
   stopped.get_future().wait();

@@ -73,7 +73,7 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
   if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
   auto h = co_await hash(password);
   if (!h) co_return h.error();
-  auto user = co_await repo_.create_user(username, email, *h, false);
+  auto user = co_await repo_.create_user(username, email, *h, false, client.request_id);
   if (!user) {
     if (user.error().code == errc::already_exists)
       co_return make_error(errc::already_exists, "username or email already registered");
@@ -85,7 +85,65 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
     co_await repo_.audit(audit_record);
   }
   log::info("user_registered", {{"user_id", user->id}, {"admin", user->is_admin}, {"request_id", client.request_id}});
+  if (on_job_queued_) on_job_queued_();
   co_return co_await open_session(*user, client);
+}
+
+namespace {
+bool plausible_token(std::string_view t) {
+  if (t.size() != 43) return false;
+  for (char c : t)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+}  // namespace
+
+awaitable<result<void>> accounts::verify_email(std::string_view token, const client_info& client) {
+  std::optional<chat::user_id> user;
+  if (plausible_token(token)) {
+    auto r = co_await repo_.consume_verification_token(crypto::token_hash(token));
+    if (!r) co_return r.error();
+    user = *r;
+  }
+  const storage::audit_entry audit_record{user, "user.verify_email", user ? "user:" + std::to_string(*user) : "-",
+                                          client.ip, client.request_id, user ? "ok" : "rejected"};
+  co_await repo_.audit(audit_record);
+  if (!user) co_return make_error(errc::invalid_argument, "the link is invalid, used or expired");
+  co_return result<void>{};
+}
+
+awaitable<result<void>> accounts::request_password_reset(const std::string& email, const client_info& client) {
+  if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "email address is not valid");
+  auto queued = co_await repo_.enqueue_job_for_email("password_reset", email, client.request_id);
+  if (!queued) co_return queued.error();
+  // Whether an account exists is in the audit log, never in the answer.
+  const storage::audit_entry audit_record{std::nullopt, "user.password_reset_request", "-", client.ip,
+                                          client.request_id, *queued ? "ok" : "no_account"};
+  co_await repo_.audit(audit_record);
+  if (*queued && on_job_queued_) on_job_queued_();
+  co_return result<void>{};
+}
+
+awaitable<result<void>> accounts::reset_password(std::string_view token, const secret_string& password,
+                                                 const client_info& client) {
+  const auto invalid = make_error(errc::invalid_argument, "the link is invalid, used or expired");
+  if (!plausible_token(token)) co_return invalid;
+  auto hash_of_token = crypto::token_hash(token);
+  auto owner = co_await repo_.email_token_owner("password_reset", hash_of_token);
+  if (!owner) co_return owner.error();
+  if (!*owner) co_return invalid;
+  if (auto ok = policy_.check(password.reveal(), (*owner)->username); !ok) co_return ok.error();
+  auto h = co_await hash(password);
+  if (!h) co_return h.error();
+  auto user = co_await repo_.consume_reset_token(hash_of_token, *h);
+  if (!user) co_return user.error();
+  const storage::audit_entry audit_record{*user, "user.password_reset",
+                                          *user ? "user:" + std::to_string(**user) : "-", client.ip,
+                                          client.request_id, *user ? "ok" : "rejected"};
+  co_await repo_.audit(audit_record);
+  if (!*user) co_return invalid;
+  log::info("password_reset", {{"user_id", **user}, {"request_id", client.request_id}});
+  co_return result<void>{};
 }
 
 awaitable<result<chat::user>> accounts::create_admin(const std::string& username_in, const std::string& email,

@@ -3,6 +3,7 @@
 // Session tokens are 256-bit random values; only their SHA-256 is stored.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,7 +52,18 @@ class accounts {
   awaitable<result<chat::user>> create_admin(const std::string& username, const std::string& email,
                                              const secret_string& password);
 
+  // Email verification and password reset with the single-use tokens the worker mailed.
+  awaitable<result<void>> verify_email(std::string_view token, const client_info& client);
+  // Queues a reset email when the address belongs to an account; the caller answers the same
+  // either way.
+  awaitable<result<void>> request_password_reset(const std::string& email, const client_info& client);
+  awaitable<result<void>> reset_password(std::string_view token, const secret_string& password,
+                                         const client_info& client);
+
   void shutdown();
+
+  // Called after a transaction that queued a background job (wakes the outbox relay).
+  void set_job_listener(std::function<void()> f) { on_job_queued_ = std::move(f); }
 
  private:
   awaitable<result<std::string>> hash(const secret_string& password);
@@ -64,6 +76,7 @@ class accounts {
   boost::asio::thread_pool hash_pool_;
   rate_limiter login_by_name_;
   rate_limiter login_by_ip_;
+  std::function<void()> on_job_queued_;
 };
 
 }  // namespace redoubt::auth

@@ -29,6 +29,7 @@ struct user {
   bool is_admin = false;
   bool disabled = false;
   std::string created_at;
+  bool email_verified = false;
 };
 
 // A user plus the secret material only the auth service may see.

@@ -12,6 +12,7 @@ json::object user_json(const chat::user& u, bool include_private) {
   o["display_name"] = u.display_name;
   if (include_private) {
     o["email"] = u.email;
+    o["email_verified"] = u.email_verified;
     o["is_admin"] = u.is_admin;
     o["created_at"] = u.created_at;
   }

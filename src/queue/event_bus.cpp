@@ -13,6 +13,7 @@ namespace redoubt::queue {
 struct event_bus::impl {
   natsConnection* conn = nullptr;
   natsSubscription* sub = nullptr;
+  jsCtx* js = nullptr;
   std::string node;
   remote_handler on_remote;
 
@@ -21,6 +22,7 @@ struct event_bus::impl {
       natsSubscription_Unsubscribe(sub);
       natsSubscription_Destroy(sub);
     }
+    if (js) jsCtx_Destroy(js);
     if (conn) {
       natsConnection_Close(conn);
       natsConnection_Destroy(conn);
@@ -85,6 +87,7 @@ result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, rem
   opts = nullptr;
   if ((st = natsConnection_Subscribe(&p->sub, p->conn, "room.>", &impl::on_message, p.get())) != NATS_OK)
     return fail("subscribe", st);
+  if ((st = natsConnection_JetStream(&p->js, p->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
   natsConnection_Flush(p->conn);
   log::info("bus_connected", {{"node", p->node}});
   return std::unique_ptr<event_bus>(new event_bus(std::move(p)));
@@ -101,6 +104,33 @@ void event_bus::publish(std::int64_t room, std::int64_t seq, const std::string& 
   payload += frame;
   natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
+}
+
+result<void> event_bus::publish_job(const job_message& job, std::chrono::milliseconds timeout) {
+  natsMsg* msg = nullptr;
+  natsStatus st = natsMsg_Create(&msg, job.subject.c_str(), nullptr, job.data.data(), static_cast<int>(job.data.size()));
+  if (st == NATS_OK) st = natsMsgHeader_Set(msg, "Redoubt-Key-Id", job.key_id.c_str());
+  if (st == NATS_OK) st = natsMsgHeader_Set(msg, "Redoubt-Signature", job.signature.c_str());
+  if (st == NATS_OK) st = natsMsgHeader_Set(msg, "Redoubt-Correlation-Id", job.correlation_id.c_str());
+  if (st != NATS_OK) {
+    natsMsg_Destroy(msg);
+    return make_error(errc::internal, std::string("job message: ") + natsStatus_GetText(st));
+  }
+  jsPubOptions opts;
+  jsPubOptions_Init(&opts);
+  opts.MsgId = job.msg_id.c_str();
+  opts.MaxWait = static_cast<int64_t>(timeout.count());
+  opts.ExpectStream = "JOBS";
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  st = js_PublishMsg(&ack, impl_->js, msg, &opts, &jerr);
+  natsMsg_Destroy(msg);
+  if (st != NATS_OK) {
+    return make_error(errc::unavailable, std::string("job publish: ") + natsStatus_GetText(st) +
+                                             (jerr ? " (jetstream error " + std::to_string(jerr) + ")" : ""));
+  }
+  jsPubAck_Destroy(ack);
+  return {};
 }
 
 }  // namespace redoubt::queue

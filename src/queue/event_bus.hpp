@@ -3,6 +3,7 @@
 // server. Thread-safe; delivery callbacks run on nats.c's threads and must not block.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,19 @@ class event_bus {
 
   // Fire-and-forget: the database is the record; peers fill any gap from it on the next event.
   void publish(std::int64_t room, std::int64_t seq, const std::string& frame);
+
+  // Publishes a signed job to JetStream (Nats-Msg-Id = msg_id, so a repeat within the stream's
+  // duplicate window is dropped by the broker) and waits for the stream's ack. Blocks up to
+  // timeout: call it from the outbox relay's own thread, never from an io_context thread.
+  struct job_message {
+    std::string subject;  // jobs.<type>
+    std::string data;     // the signed envelope
+    std::string msg_id;
+    std::string key_id;
+    std::string signature;
+    std::string correlation_id;
+  };
+  result<void> publish_job(const job_message& job, std::chrono::milliseconds timeout);
 
   const std::string& node_id() const noexcept;
 

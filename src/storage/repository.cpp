@@ -46,7 +46,8 @@ void append_array_text(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-constexpr const char* user_columns = "u.id, u.username, u.email, u.display_name, u.is_admin, u.disabled, iso(u.created_at)";
+constexpr const char* user_columns =
+    "u.id, u.username, u.email, u.display_name, u.is_admin, u.disabled, iso(u.created_at), u.email_verified";
 
 chat::user read_user(const db::rows& r, int row, int first = 0) {
   chat::user u;
@@ -57,6 +58,7 @@ chat::user read_user(const db::rows& r, int row, int first = 0) {
   u.is_admin = r.boolean(row, first + 4);
   u.disabled = r.boolean(row, first + 5);
   u.created_at = col(r, row, first + 6);
+  u.email_verified = r.boolean(row, first + 7);
   return u;
 }
 
@@ -143,14 +145,140 @@ awaitable<result<void>> repository::ping() {
 awaitable<result<chat::user>> repository::create_user(const std::string& username,
                                                       const std::string& email,
                                                       const std::string& password_hash,
-                                                      bool force_admin) {
-  // The first account of an installation becomes its administrator.
+                                                      bool force_admin,
+                                                      const std::string& verification_correlation) {
+  // The first account of an installation becomes its administrator. The verification email
+  // job is written by the same statement: both happen or neither.
   REDOUBT_QUERY(r,
-                std::string("INSERT INTO users AS u (username, email, password_hash, is_admin) "
-                            "VALUES ($1, $2, $3, $4 OR NOT EXISTS (SELECT 1 FROM users)) RETURNING ") +
-                    user_columns,
-                params{p(username), p(email), p(password_hash), p(force_admin)});
+                std::string("WITH u AS (INSERT INTO users (username, email, password_hash, is_admin) "
+                            "VALUES ($1, $2, $3, $4 OR NOT EXISTS (SELECT 1 FROM users)) RETURNING *), "
+                            "job AS (INSERT INTO outbox (kind, payload, correlation_id) "
+                            "SELECT 'verify_email', jsonb_build_object('user_id', u.id), $5 FROM u "
+                            "WHERE $5 <> '') "
+                            "SELECT ") +
+                    user_columns + " FROM u",
+                params{p(username), p(email), p(password_hash), p(force_admin), p(verification_correlation)});
   co_return read_user(*r, 0);
+}
+
+awaitable<result<bool>> repository::enqueue_job_for_email(const std::string& kind, const std::string& email,
+                                                          const std::string& correlation_id) {
+  REDOUBT_QUERY(r,
+                "INSERT INTO outbox (kind, payload, correlation_id, expires_at) "
+                "SELECT $1, jsonb_build_object('user_id', id), $3, now() + interval '1 hour' FROM users "
+                "WHERE lower(email) = lower($2) AND NOT disabled",
+                params{p(kind), p(email), p(correlation_id)});
+  co_return r->affected() > 0;
+}
+
+awaitable<result<std::optional<token_owner>>> repository::email_token_owner(const std::string& purpose,
+                                                                           const std::string& token_hash) {
+  REDOUBT_QUERY(r,
+                "SELECT u.id, u.username FROM email_tokens t JOIN users u ON u.id = t.user_id "
+                "WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() "
+                "AND NOT u.disabled",
+                params{p(token_hash), p(purpose)});
+  if (r->size() == 0) co_return std::optional<token_owner>{};
+  co_return std::optional<token_owner>(token_owner{r->int64(0, 0), col(*r, 0, 1)});
+}
+
+awaitable<result<std::optional<chat::user_id>>> repository::consume_verification_token(const std::string& token_hash) {
+  REDOUBT_QUERY(r,
+                "WITH t AS (UPDATE email_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = 'verify_email' "
+                "AND used_at IS NULL AND expires_at > now() RETURNING user_id) "
+                "UPDATE users SET email_verified = true FROM t WHERE users.id = t.user_id AND NOT users.disabled "
+                "RETURNING users.id",
+                params{p(token_hash)});
+  if (r->size() == 0) co_return std::optional<chat::user_id>{};
+  co_return std::optional<chat::user_id>(r->int64(0, 0));
+}
+
+awaitable<result<std::optional<chat::user_id>>> repository::consume_reset_token(const std::string& token_hash,
+                                                                                const std::string& password_hash) {
+  // One statement: the token is spent, the password replaced, every session of the user ended,
+  // and the user's other reset links die with it.
+  REDOUBT_QUERY(r,
+                "WITH t AS (UPDATE email_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = 'password_reset' "
+                "AND used_at IS NULL AND expires_at > now() RETURNING user_id), "
+                "u AS (UPDATE users SET password_hash = $2 FROM t WHERE users.id = t.user_id AND NOT users.disabled "
+                "RETURNING users.id), "
+                "s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL), "
+                "x AS (UPDATE email_tokens SET used_at = now() WHERE user_id IN (SELECT id FROM u) "
+                "AND purpose = 'password_reset' AND used_at IS NULL AND token_hash <> $1) "
+                "SELECT id FROM u",
+                params{p(token_hash), p(password_hash)});
+  if (r->size() == 0) co_return std::optional<chat::user_id>{};
+  co_return std::optional<chat::user_id>(r->int64(0, 0));
+}
+
+awaitable<result<bool>> repository::record_webhook_event(const std::string& event_id) {
+  REDOUBT_QUERY(r,
+                "WITH gone AS (DELETE FROM webhook_events WHERE received_at < now() - interval '1 day') "
+                "INSERT INTO webhook_events (event_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                params{p(event_id)});
+  co_return r->affected() > 0;
+}
+
+awaitable<result<void>> repository::apply_email_event(const std::string& type, const std::string& recipient,
+                                                      const std::string& provider_message_id) {
+  REDOUBT_QUERY(r,
+                "WITH d AS (UPDATE email_deliveries SET status = CASE WHEN $1 = 'delivered' THEN 'delivered' "
+                "ELSE 'bounced' END WHERE $3 <> '' AND provider_message_id = $3 AND lower(recipient) = lower($2)) "
+                "UPDATE users SET email_undeliverable = true WHERE $1 IN ('bounced', 'complained') "
+                "AND lower(email) = lower($2)",
+                params{p(type), p(recipient), p(provider_message_id)});
+  co_return result<void>{};
+}
+
+awaitable<result<std::vector<outbox_job>>> repository::claim_outbox(int limit, std::int64_t claim_seconds,
+                                                                    std::int64_t republish_after_seconds) {
+  // SKIP LOCKED: several server nodes relay side by side without publishing a row twice at once.
+  REDOUBT_QUERY(r,
+                "UPDATE outbox o SET claimed_until = now() + make_interval(secs => $2) WHERE o.id IN ("
+                "SELECT id FROM outbox WHERE completed_at IS NULL AND expires_at > now() "
+                "AND (claimed_until IS NULL OR claimed_until < now()) "
+                "AND (published_at IS NULL OR published_at < now() - make_interval(secs => $3)) "
+                "ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+                "RETURNING o.id, o.kind, o.payload::text, o.correlation_id, "
+                "extract(epoch FROM o.created_at)::bigint, extract(epoch FROM o.expires_at)::bigint",
+                params{p(static_cast<std::int64_t>(limit)), p(claim_seconds), p(republish_after_seconds)});
+  std::vector<outbox_job> out;
+  out.reserve(static_cast<std::size_t>(r->size()));
+  for (int i = 0; i < r->size(); ++i)
+    out.push_back(outbox_job{col(*r, i, 0), col(*r, i, 1), col(*r, i, 2), col(*r, i, 3), r->int64(i, 4),
+                             r->int64(i, 5)});
+  co_return out;
+}
+
+namespace {
+std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string a = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) a += ',';
+    append_array_text(a, ids[i]);
+  }
+  a += '}';
+  return a;
+}
+}  // namespace
+
+awaitable<result<void>> repository::finish_outbox_claims(const std::vector<std::string>& published,
+                                                         const std::vector<std::string>& released) {
+  REDOUBT_QUERY(r,
+                "UPDATE outbox SET claimed_until = NULL, "
+                "published_at = CASE WHEN id = ANY($1::uuid[]) THEN now() ELSE published_at END, "
+                "publish_count = publish_count + CASE WHEN id = ANY($1::uuid[]) THEN 1 ELSE 0 END "
+                "WHERE id = ANY($1::uuid[]) OR id = ANY($2::uuid[])",
+                params{uuid_array(published), uuid_array(released)});
+  co_return result<void>{};
+}
+
+awaitable<result<outbox_counts>> repository::outbox_counts_now() {
+  REDOUBT_QUERY(r,
+                "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox "
+                "WHERE completed_at IS NULL AND expires_at > now()",
+                {});
+  co_return outbox_counts{r->int64(0, 0), r->int64(0, 1)};
 }
 
 awaitable<result<std::optional<chat::user_credentials>>> repository::find_credentials(
@@ -158,7 +286,7 @@ awaitable<result<std::optional<chat::user_credentials>>> repository::find_creden
   REDOUBT_QUERY(r, std::string("SELECT ") + user_columns + ", u.password_hash FROM users u WHERE u.username = $1",
                 params{p(username)});
   if (r->size() == 0) co_return std::optional<chat::user_credentials>{};
-  chat::user_credentials c{read_user(*r, 0), col(*r, 0, 7)};
+  chat::user_credentials c{read_user(*r, 0), col(*r, 0, 8)};
   co_return std::optional<chat::user_credentials>(std::move(c));
 }
 
@@ -200,13 +328,13 @@ awaitable<result<std::optional<chat::session_info>>> repository::find_session(
       r,
       "WITH s AS (SELECT s.id AS sid, s.last_seen_at AS seen, iso(s.created_at) AS c, "
       "iso(s.last_seen_at) AS l, iso(s.expires_at) AS e, s.user_agent AS ua, s.ip AS ip, u.id, "
-      "u.username, u.email, u.display_name, u.is_admin, u.disabled, iso(u.created_at) AS uc "
+      "u.username, u.email, u.display_name, u.is_admin, u.disabled, iso(u.created_at) AS uc, u.email_verified AS ev "
       "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND "
       "s.revoked_at IS NULL AND s.expires_at > now() AND "
       "s.last_seen_at > now() - make_interval(secs => $2) AND NOT u.disabled), "
       "touch AS (UPDATE sessions SET last_seen_at = now() WHERE id IN "
       "(SELECT sid FROM s WHERE seen < now() - interval '60 seconds')) "
-      "SELECT sid, c, l, e, ua, ip, id, username, email, display_name, is_admin, disabled, uc FROM s",
+      "SELECT sid, c, l, e, ua, ip, id, username, email, display_name, is_admin, disabled, uc, ev FROM s",
       params{p(token_hash), p(idle_seconds)});
   if (r->size() == 0) co_return std::optional<chat::session_info>{};
   chat::session_info s;

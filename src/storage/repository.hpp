@@ -30,6 +30,26 @@ struct audit_entry {
 
 using replay_item = std::variant<chat::message, chat::room_event>;
 
+// An outbox row claimed for publishing (see migrations/0002_jobs.sql).
+struct outbox_job {
+  std::string id;
+  std::string kind;
+  std::string payload_json;
+  std::string correlation_id;
+  std::int64_t created_at = 0;  // unix seconds
+  std::int64_t expires_at = 0;
+};
+
+struct token_owner {
+  chat::user_id id = 0;
+  std::string username;
+};
+
+struct outbox_counts {
+  std::int64_t unpublished = 0;
+  std::int64_t incomplete = 0;
+};
+
 class repository {
  public:
   explicit repository(std::shared_ptr<db::pool> pool) : pool_(std::move(pool)) {}
@@ -38,8 +58,31 @@ class repository {
   awaitable<result<void>> ping();
 
   // Accounts and sessions.
+  // A non-empty verification_correlation also queues the verification email, atomically.
   awaitable<result<chat::user>> create_user(const std::string& username, const std::string& email,
-                                            const std::string& password_hash, bool force_admin);
+                                            const std::string& password_hash, bool force_admin,
+                                            const std::string& verification_correlation = {});
+  // Queues a job {user_id} for the enabled account with this address; false when there is none.
+  awaitable<result<bool>> enqueue_job_for_email(const std::string& kind, const std::string& email,
+                                                const std::string& correlation_id);
+
+  // Mailed single-use tokens (created by the worker; only hashes are stored).
+  awaitable<result<std::optional<token_owner>>> email_token_owner(const std::string& purpose,
+                                                                 const std::string& token_hash);
+  awaitable<result<std::optional<chat::user_id>>> consume_verification_token(const std::string& token_hash);
+  awaitable<result<std::optional<chat::user_id>>> consume_reset_token(const std::string& token_hash,
+                                                                      const std::string& password_hash);
+  // Email provider webhook: false when the event id was seen before.
+  awaitable<result<bool>> record_webhook_event(const std::string& event_id);
+  awaitable<result<void>> apply_email_event(const std::string& type, const std::string& recipient,
+                                            const std::string& provider_message_id);
+
+  // Transactional outbox, relay side.
+  awaitable<result<std::vector<outbox_job>>> claim_outbox(int limit, std::int64_t claim_seconds,
+                                                          std::int64_t republish_after_seconds);
+  awaitable<result<void>> finish_outbox_claims(const std::vector<std::string>& published,
+                                               const std::vector<std::string>& released);
+  awaitable<result<outbox_counts>> outbox_counts_now();
   awaitable<result<std::optional<chat::user_credentials>>> find_credentials(const std::string& username);
   awaitable<result<std::optional<chat::user>>> find_user(const std::string& username);
   awaitable<result<std::optional<chat::user>>> find_user_by_id(chat::user_id id);

@@ -1,0 +1,141 @@
+#include "queue/outbox_relay.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.hpp"
+#include "queue/envelope.hpp"
+#include "queue/event_bus.hpp"
+#include "storage/repository.hpp"
+
+namespace redoubt::queue {
+namespace asio = boost::asio;
+
+struct outbox_relay::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor ex, storage::repository& r, event_bus& b, const jobs_settings& s)
+      : strand(asio::make_strand(ex)), timer(strand), repo(r), bus(b), settings(s), publisher(1) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  asio::steady_timer timer;
+  storage::repository& repo;
+  event_bus& bus;
+  const jobs_settings& settings;
+  asio::thread_pool publisher;
+  std::atomic<bool> woken{false};
+  std::atomic<bool> stopped{false};
+  relay_stats stats;
+};
+
+namespace {
+
+// On the publisher thread: the only blocking call of the relay.
+asio::awaitable<result<void>> publish_task(event_bus* bus, event_bus::job_message msg,
+                                           std::chrono::milliseconds timeout) {
+  co_return bus->publish_job(msg, timeout);
+}
+
+// One pass: claim a batch, publish in order, record what the stream acknowledged. Returns the
+// number of rows claimed, or -1 when publishing failed (back off).
+asio::awaitable<int> relay_batch(std::shared_ptr<outbox_relay::impl> self) {
+  const auto& s = self->settings;
+  auto claimed = co_await self->repo.claim_outbox(s.relay_batch, s.claim_timeout.count(), s.republish_after.count());
+  if (!claimed) {
+    log::warn("outbox_claim_failed", {{"error", claimed.error().message}});
+    co_return -1;
+  }
+  std::vector<std::string> published, released;
+  bool failing = false;
+  for (auto& row : *claimed) {
+    if (failing) {
+      released.push_back(row.id);
+      continue;
+    }
+    job_envelope env{row.id, row.kind, row.created_at, row.expires_at, row.correlation_id, row.payload_json};
+    auto sealed = seal(env, s.signing_key, s.signing_public_key);
+    if (!sealed) {
+      // Cannot happen for rows the schema accepted; leave it for an operator, do not spin.
+      log::error("outbox_seal_failed", {{"job_id", row.id}, {"error", sealed.error().message}});
+      continue;
+    }
+    event_bus::job_message msg{"jobs." + row.kind, std::move(sealed->data), row.id, std::move(sealed->key_id),
+                               std::move(sealed->signature), row.correlation_id};
+    auto sent = co_await asio::co_spawn(self->publisher, publish_task(&self->bus, std::move(msg), s.publish_timeout),
+                                        asio::use_awaitable);
+    if (!sent) {
+      self->stats.publish_failures_total.fetch_add(1, std::memory_order_relaxed);
+      log::warn("outbox_publish_failed", {{"job_id", row.id}, {"error", sent.error().message}});
+      failing = true;
+      released.push_back(row.id);
+      continue;
+    }
+    log::info("job_published", {{"job_id", row.id}, {"type", row.kind}, {"correlation_id", row.correlation_id}});
+    published.push_back(row.id);
+  }
+  if (!published.empty() || !released.empty()) {
+    auto done = co_await self->repo.finish_outbox_claims(published, released);
+    if (!done) log::warn("outbox_finish_failed", {{"error", done.error().message}});
+  }
+  self->stats.published_total.fetch_add(published.size(), std::memory_order_relaxed);
+  co_return failing ? -1 : static_cast<int>(claimed->size());
+}
+
+asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
+  constexpr auto token = asio::as_tuple(asio::use_awaitable);
+  auto backoff = self->settings.relay_interval;
+  int passes = 0;
+  while (!self->stopped.load()) {
+    self->woken.store(false);
+    int n = co_await relay_batch(self);
+    if (++passes % 16 == 0) {
+      auto counts = co_await self->repo.outbox_counts_now();
+      if (counts) self->stats.unpublished.store(counts->unpublished);
+    }
+    if (n == self->settings.relay_batch) continue;  // more waiting
+    std::chrono::milliseconds wait = self->settings.relay_interval;
+    if (n < 0) {
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(30000));
+      wait = backoff;
+    } else {
+      backoff = self->settings.relay_interval;
+      if (self->woken.load()) continue;
+    }
+    self->timer.expires_after(wait);
+    co_await self->timer.async_wait(token);
+  }
+}
+
+}  // namespace
+
+outbox_relay::outbox_relay(asio::any_io_executor ex, storage::repository& repo, event_bus& bus,
+                           const jobs_settings& s)
+    : impl_(std::make_shared<impl>(std::move(ex), repo, bus, s)) {}
+
+outbox_relay::~outbox_relay() { stop(); }
+
+void outbox_relay::start() { asio::co_spawn(impl_->strand, relay_loop(impl_), asio::detached); }
+
+void outbox_relay::notify() {
+  if (impl_->woken.exchange(true)) return;
+  asio::post(impl_->strand, [self = impl_] { self->timer.cancel(); });
+}
+
+void outbox_relay::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->strand, [self = impl_] { self->timer.cancel(); });
+  impl_->publisher.stop();
+  impl_->publisher.join();
+}
+
+const relay_stats& outbox_relay::stats() const { return impl_->stats; }
+
+}  // namespace redoubt::queue

@@ -1,0 +1,54 @@
+// The outbox relay of redoubt-server: publishes outbox rows to JetStream as signed envelopes and
+// marks them published once the stream acknowledged them. The same loop is the reconciler: a
+// row whose claim expired (a relay died) or that the worker did not complete within
+// republish_after is claimed and published again. PostgreSQL stays the system of record, so
+// lost JetStream data only delays jobs.
+//
+// Threads: the loop runs on a strand of the server's io_context; the blocking JetStream publish
+// runs on the relay's own one-thread pool.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "base/config.hpp"
+
+namespace redoubt::storage {
+class repository;
+}
+
+namespace redoubt::queue {
+
+class event_bus;
+
+struct relay_stats {
+  std::atomic<std::uint64_t> published_total{0};
+  std::atomic<std::uint64_t> publish_failures_total{0};
+  std::atomic<std::int64_t> unpublished{0};  // last count seen
+};
+
+class outbox_relay {
+ public:
+  outbox_relay(boost::asio::any_io_executor ex, storage::repository& repo, event_bus& bus, const jobs_settings& s);
+  ~outbox_relay();
+  outbox_relay(const outbox_relay&) = delete;
+  outbox_relay& operator=(const outbox_relay&) = delete;
+
+  void start();
+  // Thread-safe: a job was just committed; publish without waiting for the next poll.
+  void notify();
+  void stop();
+
+  const relay_stats& stats() const;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace redoubt::queue
