@@ -1,0 +1,138 @@
+#include "queue/job_consumer.hpp"
+
+#include <nats/nats.h>
+
+#include "base/log.hpp"
+
+namespace redoubt::queue {
+
+struct delivery::impl {
+  natsMsg* msg = nullptr;
+  ~impl() {
+    if (msg) natsMsg_Destroy(msg);
+  }
+};
+
+delivery::delivery(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+delivery::~delivery() = default;
+
+std::string_view delivery::subject() const { return natsMsg_GetSubject(impl_->msg); }
+
+std::string_view delivery::data() const {
+  const char* d = natsMsg_GetData(impl_->msg);
+  int n = natsMsg_GetDataLength(impl_->msg);
+  return d && n > 0 ? std::string_view(d, static_cast<std::size_t>(n)) : std::string_view();
+}
+
+std::string delivery::header(const char* name) const {
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(impl_->msg, name, &v) != NATS_OK || !v) return {};
+  return v;
+}
+
+std::uint64_t delivery::delivery_count() const {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, impl_->msg) != NATS_OK || !meta) return 1;
+  std::uint64_t n = meta->NumDelivered;
+  jsMsgMetaData_Destroy(meta);
+  return n == 0 ? 1 : n;
+}
+
+void delivery::ack() {
+  // AckSync: the broker confirmed, so a crash right after does not redeliver a finished job.
+  if (natsStatus st = natsMsg_AckSync(impl_->msg, nullptr, nullptr); st != NATS_OK)
+    log::warn("job_ack_failed", {{"error", natsStatus_GetText(st)}});
+}
+
+void delivery::nak(std::chrono::milliseconds delay) {
+  if (natsStatus st = natsMsg_NakWithDelay(impl_->msg, delay.count(), nullptr); st != NATS_OK)
+    log::warn("job_nak_failed", {{"error", natsStatus_GetText(st)}});
+}
+
+void delivery::term() {
+  if (natsStatus st = natsMsg_Term(impl_->msg, nullptr); st != NATS_OK)
+    log::warn("job_term_failed", {{"error", natsStatus_GetText(st)}});
+}
+
+struct job_consumer::impl {
+  natsConnection* conn = nullptr;
+  jsCtx* js = nullptr;
+  natsSubscription* sub = nullptr;
+  ~impl() {
+    if (sub) natsSubscription_Destroy(sub);
+    if (js) jsCtx_Destroy(js);
+    if (conn) {
+      natsConnection_Close(conn);
+      natsConnection_Destroy(conn);
+    }
+  }
+};
+
+job_consumer::job_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+job_consumer::~job_consumer() = default;
+
+result<std::unique_ptr<job_consumer>> job_consumer::connect(const consumer_settings& s) {
+  auto p = std::make_unique<impl>();
+  natsOptions* opts = nullptr;
+  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<job_consumer>> {
+    if (opts) natsOptions_Destroy(opts);
+    const char* detail = nats_GetLastError(nullptr);
+    return make_error(errc::unavailable, std::string("job queue: ") + what + ": " + natsStatus_GetText(st) +
+                                             (detail ? std::string(" (") + detail + ")" : ""));
+  };
+  natsStatus st = natsOptions_Create(&opts);
+  if (st != NATS_OK) return fail("options", st);
+  if ((st = natsOptions_SetURL(opts, s.url.c_str())) != NATS_OK) return fail("url", st);
+  if ((st = natsOptions_SetSecure(opts, true)) != NATS_OK) return fail("tls", st);
+  if (!s.ca_file.empty() && (st = natsOptions_LoadCATrustedCertificates(opts, s.ca_file.c_str())) != NATS_OK)
+    return fail("ca file", st);
+  if ((st = natsOptions_SetUserInfo(opts, s.user.c_str(), s.password.reveal().c_str())) != NATS_OK)
+    return fail("credentials", st);
+  if ((st = natsOptions_SetCustomInboxPrefix(opts, s.inbox_prefix.c_str())) != NATS_OK) return fail("inbox", st);
+  natsOptions_SetMaxReconnect(opts, -1);
+  natsOptions_SetReconnectWait(opts, 500);
+  if ((st = natsConnection_Connect(&p->conn, opts)) != NATS_OK) return fail("connect", st);
+  natsOptions_Destroy(opts);
+  opts = nullptr;
+  if ((st = natsConnection_JetStream(&p->js, p->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = s.stream.c_str();
+  so.Consumer = s.durable.c_str();  // bind to the consumer the admin created; never create one
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if ((st = js_PullSubscribe(&p->sub, p->js, "jobs.>", s.durable.c_str(), nullptr, &so, &jerr)) != NATS_OK)
+    return fail("bind consumer", st);
+  log::info("job_consumer_connected", {{"stream", s.stream}, {"consumer", s.durable}});
+  return std::unique_ptr<job_consumer>(new job_consumer(std::move(p)));
+}
+
+result<std::vector<std::unique_ptr<delivery>>> job_consumer::fetch(int batch, std::chrono::milliseconds wait) {
+  natsMsgList list{};
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus st = natsSubscription_Fetch(&list, impl_->sub, batch, wait.count(), &jerr);
+  std::vector<std::unique_ptr<delivery>> out;
+  if (st == NATS_TIMEOUT) return out;
+  if (st != NATS_OK) return make_error(errc::unavailable, std::string("fetch: ") + natsStatus_GetText(st));
+  for (int i = 0; i < list.Count; ++i) {
+    auto d = std::make_unique<delivery::impl>();
+    d->msg = list.Msgs[i];
+    list.Msgs[i] = nullptr;
+    out.push_back(std::make_unique<delivery>(std::move(d)));
+  }
+  natsMsgList_Destroy(&list);
+  return out;
+}
+
+void job_consumer::dead_letter(std::string_view reason, std::string_view data, std::string_view job_id) {
+  std::string subject = "dlq." + std::string(reason);
+  natsMsg* msg = nullptr;
+  // Bounded copy: the payload may be what broke the job.
+  auto body = data.substr(0, 4096);
+  if (natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())) != NATS_OK) return;
+  std::string id(job_id.substr(0, 64));
+  natsMsgHeader_Set(msg, "Redoubt-Job-Id", id.c_str());
+  natsConnection_PublishMsg(impl_->conn, msg);
+  natsMsg_Destroy(msg);
+}
+
+}  // namespace redoubt::queue

@@ -1,0 +1,67 @@
+// The worker's side of JetStream: a pull subscription bound to the durable consumer "worker" of
+// stream JOBS, with the worker's own broker account. Fetch, ack, nak-with-delay, terminate,
+// and the dead-letter subject. Blocking calls: the worker runs them on its own threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/errc.hpp"
+#include "base/secret.hpp"
+
+namespace redoubt::queue {
+
+struct consumer_settings {
+  std::string url;
+  std::string user = "redoubt_worker";
+  secret_string password;
+  std::string ca_file;
+  std::string inbox_prefix = "_INBOX.worker";
+  std::string stream = "JOBS";
+  std::string durable = "worker";
+};
+
+// One delivered job message. Owns the nats message; thread-compatible.
+class delivery {
+ public:
+  ~delivery();
+  delivery(const delivery&) = delete;
+  delivery& operator=(const delivery&) = delete;
+
+  std::string_view subject() const;
+  std::string_view data() const;
+  std::string header(const char* name) const;  // "" when absent
+  std::uint64_t delivery_count() const;         // 1 on the first delivery
+
+  void ack();
+  void nak(std::chrono::milliseconds delay);
+  void term();  // never redelivered
+
+  struct impl;
+  explicit delivery(std::unique_ptr<impl> p);
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+class job_consumer {
+ public:
+  static result<std::unique_ptr<job_consumer>> connect(const consumer_settings& s);
+  ~job_consumer();
+
+  // Waits up to `wait` for at most `batch` messages; an empty vector on timeout.
+  result<std::vector<std::unique_ptr<delivery>>> fetch(int batch, std::chrono::milliseconds wait);
+  // Fire-and-forget copy to dlq.<reason> for operators (the audit log has the record).
+  void dead_letter(std::string_view reason, std::string_view data, std::string_view job_id);
+
+  struct impl;
+
+ private:
+  explicit job_consumer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace redoubt::queue

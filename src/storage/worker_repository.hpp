@@ -1,0 +1,56 @@
+// All SQL of redoubt-worker, as role redoubt_worker: it reads recipients (never password
+// hashes or sessions), creates mailed tokens (hashes only), and records what it did.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/errc.hpp"
+#include "db/pg.hpp"
+#include "storage/repository.hpp"
+
+namespace redoubt::storage {
+
+struct recipient {
+  std::int64_t user_id = 0;
+  std::string username;
+  std::string email;
+  std::string display_name;
+  bool disabled = false;
+  bool email_verified = false;
+  bool undeliverable = false;
+};
+
+struct delivery_record {
+  std::string job_id;
+  std::int64_t user_id = 0;
+  std::string recipient;
+  std::string kind;
+  std::string provider;
+  std::string provider_message_id;
+  std::string correlation_id;
+};
+
+class worker_repository {
+ public:
+  explicit worker_repository(std::shared_ptr<db::pool> pool) : pool_(std::move(pool)), audit_(pool_) {}
+
+  awaitable<result<std::optional<recipient>>> find_recipient(std::int64_t user_id);
+  // True when the job id already has a processed_jobs row (its effect happened).
+  awaitable<result<bool>> is_processed(const std::string& job_id);
+  awaitable<result<void>> create_email_token(const std::string& token_hash, const std::string& purpose,
+                                             std::int64_t user_id, const std::string& job_id,
+                                             std::int64_t ttl_seconds);
+  awaitable<result<void>> record_delivery(const delivery_record& d);
+  // processed_jobs row + outbox.completed_at, in one statement. Idempotent.
+  awaitable<result<void>> complete_job(const std::string& job_id, const std::string& kind, const std::string& outcome,
+                                       const std::string& correlation_id);
+  awaitable<result<void>> audit(const audit_entry& e) { return audit_.audit(e); }
+
+ private:
+  std::shared_ptr<db::pool> pool_;
+  repository audit_;  // INSERT on audit_log is all the worker may use of it
+};
+
+}  // namespace redoubt::storage

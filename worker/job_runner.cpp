@@ -1,0 +1,215 @@
+#include "job_runner.hpp"
+
+#include <ctime>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "base/log.hpp"
+#include "crypto/crypto.hpp"
+#include "queue/envelope.hpp"
+
+namespace redoubt::worker {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// Blocking calls run on the pool. Free functions, not capturing lambdas (g++ 12).
+asio::awaitable<void> ack_task(std::shared_ptr<queue::delivery> d) {
+  d->ack();
+  co_return;
+}
+asio::awaitable<void> nak_task(std::shared_ptr<queue::delivery> d, std::chrono::milliseconds delay) {
+  d->nak(delay);
+  co_return;
+}
+asio::awaitable<void> term_task(std::shared_ptr<queue::delivery> d) {
+  d->term();
+  co_return;
+}
+asio::awaitable<void> dead_letter_task(queue::job_consumer* c, std::string reason, std::string data,
+                                       std::string job_id) {
+  c->dead_letter(reason, data, job_id);
+  co_return;
+}
+asio::awaitable<email::send_outcome> send_task(email::sender* s, email::email_message m) {
+  co_return s->send(m);
+}
+
+std::string text_of(std::string_view s, std::size_t max) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  return out;
+}
+
+}  // namespace
+
+job_runner::job_runner(const worker_settings& s, storage::worker_repository& repo, email::sender& sender,
+                       asio::thread_pool& blocking, queue::job_consumer& consumer,
+                       std::map<std::string, std::string> trusted_keys)
+    : s_(s),
+      repo_(repo),
+      sender_(sender),
+      blocking_(blocking),
+      consumer_(consumer),
+      trusted_keys_(std::move(trusted_keys)) {}
+
+asio::awaitable<void> job_runner::reject(std::shared_ptr<queue::delivery> d, std::string reason, std::string job_id,
+                                         std::string type, std::string correlation_id, bool verification_failed) {
+  if (verification_failed) stats_.rejected_total.fetch_add(1);
+  stats_.dead_lettered_total.fetch_add(1);
+  log::warn("job_dead_lettered", {{"reason", reason},
+                                  {"job_id", job_id},
+                                  {"type", type},
+                                  {"correlation_id", correlation_id},
+                                  {"subject", text_of(d->subject(), 80)}});
+  co_await asio::co_spawn(blocking_, dead_letter_task(&consumer_, reason, std::string(d->data()), job_id),
+                          asio::use_awaitable);
+  json::object details{{"reason", reason}, {"type", type}, {"subject", text_of(d->subject(), 80)},
+                       {"delivery", d->delivery_count()}};
+  const storage::audit_entry entry{std::nullopt, "job.dead_lettered", "job:" + (job_id.empty() ? "-" : job_id), "",
+                                   correlation_id, "rejected", json::serialize(details)};
+  auto audited = co_await repo_.audit(entry);
+  if (!audited) {
+    // Without the audit record the rejection must not vanish: let the broker redeliver it.
+    log::error("job_audit_failed", {{"error", audited.error().message}});
+    co_await asio::co_spawn(blocking_, nak_task(d, s_.retry_backoff), asio::use_awaitable);
+    co_return;
+  }
+  co_await asio::co_spawn(blocking_, term_task(d), asio::use_awaitable);
+}
+
+asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
+  auto opened = queue::open(d->data(), d->header("Redoubt-Key-Id"), d->header("Redoubt-Signature"), trusted_keys_,
+                            static_cast<std::int64_t>(std::time(nullptr)));
+  if (!opened.ok) {
+    std::string id = queue::valid_job_id(d->header("Nats-Msg-Id")) ? d->header("Nats-Msg-Id") : "";
+    co_await reject(d, std::string(queue::rejection_name(opened.why)), id, "", "");
+    co_return;
+  }
+  auto& job = opened.job;
+  // The subject is not signed; it must agree with the signed type.
+  if (d->subject() != "jobs." + job.type) {
+    co_await reject(d, "malformed", job.id, job.type, job.correlation_id);
+    co_return;
+  }
+  auto seen = co_await repo_.is_processed(job.id);
+  if (!seen) {
+    log::warn("job_db_unavailable", {{"job_id", job.id}, {"error", seen.error().message}});
+    co_await asio::co_spawn(blocking_, nak_task(d, s_.retry_backoff), asio::use_awaitable);
+    co_return;
+  }
+  if (*seen) {
+    co_await reject(d, "replayed", job.id, job.type, job.correlation_id);
+    co_return;
+  }
+
+  handler_result res;
+  if (job.type == "verify_email" || job.type == "password_reset") {
+    boost::system::error_code ec;
+    auto payload = json::parse(job.payload_json, ec);
+    const json::value* uid = !ec && payload.is_object() ? payload.get_object().if_contains("user_id") : nullptr;
+    if (!uid || !uid->is_int64() || uid->get_int64() <= 0) {
+      co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
+      co_return;
+    }
+    res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
+  } else {
+    co_await reject(d, "unknown_type", job.id, job.type, job.correlation_id);
+    co_return;
+  }
+
+  if (res.what == outcome::done || res.what == outcome::skipped) {
+    auto completed = co_await repo_.complete_job(job.id, job.type, res.what == outcome::done ? "done" : "skipped",
+                                                 job.correlation_id);
+    if (!completed) {
+      // The effect happened; a redelivery finds no record and repeats it, and the provider drops
+      // the repeat by idempotency key.
+      log::warn("job_complete_failed", {{"job_id", job.id}, {"error", completed.error().message}});
+      co_await asio::co_spawn(blocking_, nak_task(d, s_.retry_backoff), asio::use_awaitable);
+      co_return;
+    }
+    (res.what == outcome::done ? stats_.done_total : stats_.skipped_total).fetch_add(1);
+    log::info("job_done", {{"job_id", job.id},
+                           {"type", job.type},
+                           {"correlation_id", job.correlation_id},
+                           {"outcome", res.what == outcome::done ? "done" : "skipped"},
+                           {"delivery", d->delivery_count()}});
+    co_await asio::co_spawn(blocking_, ack_task(d), asio::use_awaitable);
+    co_return;
+  }
+  auto deliveries = d->delivery_count();
+  if (res.what == outcome::retry && deliveries < static_cast<std::uint64_t>(s_.max_deliver)) {
+    stats_.retried_total.fetch_add(1);
+    auto delay = s_.retry_backoff * (1LL << std::min<std::uint64_t>(deliveries - 1, 10));
+    log::warn("job_retry", {{"job_id", job.id},
+                            {"type", job.type},
+                            {"correlation_id", job.correlation_id},
+                            {"delivery", deliveries},
+                            {"delay_ms", static_cast<std::int64_t>(delay.count())},
+                            {"error", res.error}});
+    co_await asio::co_spawn(blocking_, nak_task(d, delay), asio::use_awaitable);
+    co_return;
+  }
+  // Out of retries, or a permanent failure: recorded so the relay stops republishing it.
+  co_await repo_.complete_job(job.id, job.type, "dead_lettered", job.correlation_id);
+  co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_email_job(const std::string& job_id,
+                                                                      const std::string& type,
+                                                                      const std::string& correlation_id,
+                                                                      std::int64_t user_id) {
+  auto rec = co_await repo_.find_recipient(user_id);
+  if (!rec) co_return handler_result{outcome::retry, rec.error().message};
+  const bool verify = type == "verify_email";
+  // Checked just before sending: the situation may have changed since the job was queued.
+  if (!*rec || (*rec)->disabled || (*rec)->undeliverable || (verify && (*rec)->email_verified))
+    co_return handler_result{outcome::skipped, {}};
+  const auto& r = **rec;
+
+  auto token = crypto::random_token();
+  auto ttl = verify ? s_.verify_token_ttl : s_.reset_token_ttl;
+  auto stored = co_await repo_.create_email_token(crypto::token_hash(token), type, user_id, job_id, ttl.count());
+  if (!stored) co_return handler_result{outcome::retry, stored.error().message};
+
+  email::email_message m;
+  m.to = r.email;
+  m.idempotency_key = job_id;
+  m.correlation_id = correlation_id;
+  m.kind = type;
+  std::string name = r.display_name.empty() ? r.username : r.display_name;
+  // The token travels in the URL fragment, which browsers never send to a server or in Referer.
+  if (verify) {
+    m.subject = "Confirm your email address for Redoubt";
+    m.text = "Hello " + name + ",\n\nplease confirm the email address of your Redoubt account \"" + r.username +
+             "\" by opening this link:\n\n" + s_.public_origin + "/verify-email#token=" + token +
+             "\n\nThe link is valid for " + std::to_string(ttl.count() / 3600) +
+             " hours. If you did not create this account, ignore this email.\n";
+  } else {
+    m.subject = "Reset your Redoubt password";
+    m.text = "Hello " + name + ",\n\nsomeone asked to reset the password of your Redoubt account \"" + r.username +
+             "\". To choose a new password, open this link:\n\n" + s_.public_origin + "/reset-password#token=" +
+             token + "\n\nThe link is valid for " + std::to_string(ttl.count() / 60) +
+             " minutes and works once. If you did not ask for this, ignore this email; your password stays as it "
+             "is.\n";
+  }
+  auto sent = co_await asio::co_spawn(blocking_, send_task(&sender_, m), asio::use_awaitable);
+  if (!sent.ok) co_return handler_result{sent.retryable ? outcome::retry : outcome::fail, sent.error};
+  const storage::delivery_record rec_row{job_id, user_id, r.email, type, std::string(sender_.provider_name()),
+                                         sent.provider_message_id, correlation_id};
+  auto recorded = co_await repo_.record_delivery(rec_row);
+  if (!recorded) log::warn("delivery_record_failed", {{"job_id", job_id}, {"error", recorded.error().message}});
+  log::info("email_sent", {{"job_id", job_id},
+                           {"type", type},
+                           {"correlation_id", correlation_id},
+                           {"provider", sender_.provider_name()},
+                           {"provider_message_id", sent.provider_message_id}});
+  co_return handler_result{outcome::done, {}};
+}
+
+}  // namespace redoubt::worker

@@ -1,0 +1,60 @@
+// Runs one delivered job to the end: verify the envelope, refuse replays, run the handler
+// idempotently, then ack; or retry with backoff; or dead-letter with an audit entry and a
+// metric. No input makes it throw or crash.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "base/config.hpp"
+#include "email/sender.hpp"
+#include "queue/job_consumer.hpp"
+#include "storage/worker_repository.hpp"
+
+namespace redoubt::worker {
+
+struct job_stats {
+  std::atomic<std::uint64_t> done_total{0};
+  std::atomic<std::uint64_t> skipped_total{0};
+  std::atomic<std::uint64_t> retried_total{0};
+  std::atomic<std::uint64_t> dead_lettered_total{0};
+  std::atomic<std::uint64_t> rejected_total{0};  // failed verification: forged, modified, expired, replayed
+};
+
+class job_runner {
+ public:
+  job_runner(const worker_settings& s, storage::worker_repository& repo, email::sender& sender,
+             boost::asio::thread_pool& blocking, queue::job_consumer& consumer,
+             std::map<std::string, std::string> trusted_keys);
+
+  boost::asio::awaitable<void> handle(std::shared_ptr<queue::delivery> d);
+  const job_stats& stats() const { return stats_; }
+
+  enum class outcome { done, skipped, retry, fail };
+  struct handler_result {
+    outcome what = outcome::fail;
+    std::string error;
+  };
+
+ private:
+  boost::asio::awaitable<handler_result> run_email_job(const std::string& job_id, const std::string& type,
+                                                       const std::string& correlation_id, std::int64_t user_id);
+  boost::asio::awaitable<void> reject(std::shared_ptr<queue::delivery> d, std::string reason, std::string job_id,
+                                      std::string type, std::string correlation_id,
+                                      bool verification_failed = true);
+
+  const worker_settings& s_;
+  storage::worker_repository& repo_;
+  email::sender& sender_;
+  boost::asio::thread_pool& blocking_;
+  queue::job_consumer& consumer_;
+  std::map<std::string, std::string> trusted_keys_;
+  job_stats stats_;
+};
+
+}  // namespace redoubt::worker
