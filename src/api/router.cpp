@@ -7,6 +7,7 @@
 #include <boost/url/url_view.hpp>
 #include <boost/url/pct_string_view.hpp>
 
+#include "api/email_webhook.hpp"
 #include "api/errors.hpp"
 #include "base/log.hpp"
 #include "proto/json_util.hpp"
@@ -198,6 +199,41 @@ std::string router::render_metrics() {
   return out;
 }
 
+namespace {
+// Every refused webhook call is audited. (A free function: g++ 12 mishandles capturing
+// lambda coroutines.)
+awaitable<http_response> reject_webhook(storage::repository& repo, const http_request& req, error e) {
+  json::object details{{"reason", e.message}, {"bytes", req.body.size()}};
+  const storage::audit_entry audit_record{std::nullopt, "email_webhook.rejected", "-", req.remote_ip,
+                                          req.request_id, "rejected", json::serialize(details)};
+  co_await repo.audit(audit_record);
+  log::warn("email_webhook_rejected", {{"reason", e.message}, {"ip", req.remote_ip}, {"request_id", req.request_id}});
+  co_return error_response(e);
+}
+}  // namespace
+
+awaitable<http_response> router::email_webhook(const http_request& req) {
+  const auto& hook = ctx_.config.email_webhook;
+  if (hook.secret.reveal().empty()) co_return error_response(errc::not_found, "no such endpoint");
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto verified = verify_webhook_signature(hook.secret.reveal(), req.header("x-redoubt-timestamp"),
+                                           req.header("x-redoubt-signature"), req.body, now.count(),
+                                           hook.tolerance.count());
+  if (!verified) co_return co_await reject_webhook(ctx_.repo, req, verified.error());
+  auto event = parse_email_event(req.body);
+  if (!event) co_return co_await reject_webhook(ctx_.repo, req, event.error());
+  auto fresh = co_await ctx_.repo.record_webhook_event(event->id);
+  if (!fresh) co_return error_response(fresh.error());
+  if (!*fresh) co_return json_response(200, json::object{{"status", "duplicate"}});
+  auto applied = co_await ctx_.repo.apply_email_event(event->type, event->recipient, event->message_id);
+  if (!applied) co_return error_response(applied.error());
+  json::object details{{"event_id", event->id}, {"type", event->type}};
+  const storage::audit_entry audit_record{std::nullopt, "email_webhook." + event->type, "-", req.remote_ip,
+                                          req.request_id, "ok", json::serialize(details)};
+  co_await ctx_.repo.audit(audit_record);
+  co_return json_response(200, json::object{{"status", "accepted"}});
+}
+
 awaitable<http_response> router::dispatch(http_request& req) {
   const auto parts = split_path(req.path);
   const auto& m = req.method;
@@ -263,6 +299,43 @@ awaitable<http_response> router::dispatch(http_request& req) {
                                                                ctx_.config.auth.session_absolute_timeout.count()));
     co_return r;
   }
+
+  if (rest.size() == 2 && rest[0] == "auth" && rest[1] == "verify-email" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"token"}); !ok) co_return error_response(ok.error());
+    auto token = proto::get_string(*body, "token");
+    if (!token) co_return error_response(token.error());
+    auto ok = co_await ctx_.accounts.verify_email(*token, client);
+    if (!ok) co_return error_response(ok.error());
+    co_return json_response(200, json::object{{"email_verified", true}});
+  }
+  if (rest.size() == 2 && rest[0] == "auth" && rest[1] == "password-reset" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"email"}); !ok) co_return error_response(ok.error());
+    auto email = proto::get_string(*body, "email");
+    if (!email) co_return error_response(email.error());
+    auto ok = co_await ctx_.accounts.request_password_reset(*email, client);
+    if (!ok) co_return error_response(ok.error());
+    // The same answer whether or not the address has an account.
+    co_return json_response(202, json::object{{"status", "accepted"}});
+  }
+  if (rest.size() == 3 && rest[0] == "auth" && rest[1] == "password-reset" && rest[2] == "confirm" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"token", "password"}); !ok) co_return error_response(ok.error());
+    auto token = proto::get_string(*body, "token");
+    if (!token) co_return error_response(token.error());
+    auto password = proto::get_string(*body, "password");
+    if (!password) co_return error_response(password.error());
+    secret_string pw(std::move(*password));
+    auto ok = co_await ctx_.accounts.reset_password(*token, pw, client);
+    if (!ok) co_return error_response(ok.error());
+    co_return no_content();
+  }
+  if (rest.size() == 2 && rest[0] == "hooks" && rest[1] == "email" && m == "POST")
+    co_return co_await email_webhook(req);
 
   // --- everything else needs a session
   auto session = co_await session_of(req);

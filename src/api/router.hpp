@@ -52,6 +52,7 @@ class router {
 
  private:
   boost::asio::awaitable<http_response> dispatch(http_request& req);
+  boost::asio::awaitable<http_response> email_webhook(const http_request& req);
   boost::asio::awaitable<result<chat::session_info>> session_of(const http_request& req);
   std::string render_metrics();
   bool origin_allowed(std::string_view origin) const;
