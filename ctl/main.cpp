@@ -25,6 +25,7 @@
 #include "crypto/crypto.hpp"
 #include "storage/audit_verify.hpp"
 #include "storage/migrations.hpp"
+#include "queue/jobs_admin.hpp"
 #include "storage/repository.hpp"
 
 namespace asio = boost::asio;
@@ -214,6 +215,46 @@ int cmd_create_admin(const settings& cfg, const std::string& username, const std
   return 0;
 }
 
+// Writes an Ed25519 key pair for signing jobs: the secret key (hex, 0600, created exclusively so
+// an existing key is never overwritten) for the server, the public key (hex) for the worker.
+int cmd_keygen_signing(const std::string& secret_path, const std::string& public_path) {
+  auto kp = crypto::generate_signing_keypair();
+  int fd = ::open(secret_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::cerr << "redoubtctl: cannot create '" << secret_path << "' (exists?)\n";
+    return 1;
+  }
+  std::string hex = crypto::to_hex(kp.secret_key.reveal()) + "\n";
+  bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  std::ofstream pub(public_path, std::ios::trunc);
+  pub << crypto::to_hex(kp.public_key) << "\n";
+  if (!ok || !pub.flush()) {
+    std::cerr << "redoubtctl: cannot write the key files\n";
+    return 1;
+  }
+  std::cout << "signing key written to " << secret_path << " (server), public key to " << public_path
+            << " (worker)\n";
+  return 0;
+}
+
+int cmd_nats_setup(const std::string& url, const std::string& ca_file, const std::string& password_file,
+                   const std::string& hostname) {
+  auto pw = app::read_secret_file(password_file);
+  if (!pw) {
+    std::cerr << "redoubtctl: " << pw.error().message << "\n";
+    return 2;
+  }
+  queue::admin_connection c{url, "redoubt_admin", std::move(*pw), ca_file, hostname};
+  auto ok = queue::setup_jobs_stream(c);
+  if (!ok) {
+    std::cerr << "redoubtctl: " << ok.error().message << "\n";
+    return 1;
+  }
+  std::cout << "stream JOBS and consumer worker are ready\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -235,6 +276,16 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "restore a backup into an empty database (owner role)");
   restore->add_option("file", backup_file)->required();
   auto* version = app.add_subcommand("version", "print versions");
+  std::string secret_out, public_out;
+  auto* keygen = app.add_subcommand("keygen-signing", "create the Ed25519 key pair that signs jobs (no config)");
+  keygen->add_option("secret_file", secret_out)->required();
+  keygen->add_option("public_file", public_out)->required();
+  std::string nats_url, nats_ca, nats_password_file, nats_hostname;
+  auto* nats_setup = app.add_subcommand("nats-setup", "create stream JOBS and consumer worker (broker admin; no config)");
+  nats_setup->add_option("--url", nats_url, "tls://host:port")->required();
+  nats_setup->add_option("--ca-file", nats_ca, "CA of the broker's certificate")->required();
+  nats_setup->add_option("--password-file", nats_password_file, "redoubt_admin's password (0600)")->required();
+  nats_setup->add_option("--hostname", nats_hostname, "name in the broker's certificate (default: URL host)");
   CLI11_PARSE(app, argc, argv);
 
   crypto::init();
@@ -243,6 +294,8 @@ int main(int argc, char** argv) {
     std::cout << "redoubtctl 0.1.0 (schema " << storage::expected_schema_version() << ")\n";
     return 0;
   }
+  if (keygen->parsed()) return cmd_keygen_signing(secret_out, public_out);
+  if (nats_setup->parsed()) return cmd_nats_setup(nats_url, nats_ca, nats_password_file, nats_hostname);
   auto cfg = app::load_settings(config_path);
   if (!cfg) {
     std::cerr << "redoubtctl: " << cfg.error().message << "\n";

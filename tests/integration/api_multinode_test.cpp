@@ -19,8 +19,10 @@ std::string nats_toml(const std::string& dir) {
   auto pass = dir + "/nats.pass";
   std::ofstream(pass) << nats.password(nats_role::server);
   ::chmod(pass.c_str(), 0600);
+  auto [rc, out] = run_program({REDOUBTCTL_BIN, "keygen-signing", dir + "/signing.key", dir + "/signing.pub"});
+  EXPECT_EQ(rc, 0) << out;
   return std::string(relaxed_limits) + "[nats]\nurl = \"" + nats.url() + "\"\nuser = \"redoubt_server\"\npassword_file = \"" +
-         pass + "\"\nca_file = \"" + nats.ca_file() + "\"\n";
+         pass + "\"\nca_file = \"" + nats.ca_file() + "\"\n[jobs]\nsigning_key_file = \"" + dir + "/signing.key\"\n";
 }
 
 TEST(MultiNode, MessagesCrossNodesAndResumeOnTheOtherNodeIsGapless) {

@@ -1,6 +1,8 @@
 #include "support/process_util.hpp"
 #include "support/nats_server.hpp"
 
+#include "queue/jobs_admin.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,9 +64,9 @@ void check(natsStatus s, const char* what) {
   }
 }
 
-constexpr std::int64_t ns_per_s = 1'000'000'000;
-
 }  // namespace
+
+int nats_server::ack_wait_seconds = 30;
 
 nats_server& nats_server::shared() {
   // Destroyed at exit: the broker is stopped and its directory removed.
@@ -169,54 +171,13 @@ natsOptions* nats_server::options(nats_role role) const {
 }
 
 void nats_server::create_jobs_stream() const {
-  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin),
-                                                                    natsOptions_Destroy);
-  natsConnection* raw_nc = nullptr;
-  check(natsConnection_Connect(&raw_nc, opts.get()), "connect as redoubt_admin");
-  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc,
-                                                                        natsConnection_Destroy);
-  jsCtx* raw_js = nullptr;
-  check(natsConnection_JetStream(&raw_js, nc.get(), nullptr), "natsConnection_JetStream");
-  std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)> js(raw_js, jsCtx_Destroy);
-
-  jsStreamConfig sc;
-  jsStreamConfig_Init(&sc);
-  const char* subjects[] = {"jobs.>"};
-  sc.Name = "JOBS";
-  sc.Subjects = subjects;
-  sc.SubjectsLen = 1;
-  sc.Storage = js_FileStorage;
-  sc.Retention = js_LimitsPolicy;
-  sc.MaxMsgs = 100000;
-  sc.MaxBytes = 256LL * 1024 * 1024;
-  sc.MaxAge = 7LL * 24 * 3600 * ns_per_s;
-  sc.MaxMsgSize = 65536;
-  sc.Discard = js_DiscardNew;
-  sc.Duplicates = 120 * ns_per_s;
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_AddStream(&si, js.get(), &sc, nullptr, &jerr);
-  if (s != NATS_OK) {
-    throw std::runtime_error(std::string("js_AddStream JOBS: ") + natsStatus_GetText(s) +
-                             " (jetstream error " + std::to_string(jerr) + ")");
-  }
-  jsStreamInfo_Destroy(si);
-
-  jsConsumerConfig cc;
-  jsConsumerConfig_Init(&cc);
-  cc.Durable = "worker";
-  cc.AckPolicy = js_AckExplicit;
-  cc.DeliverPolicy = js_DeliverAll;
-  cc.AckWait = 30 * ns_per_s;
-  cc.MaxDeliver = 5;
-  cc.MaxAckPending = 1000;
-  jsConsumerInfo* ci = nullptr;
-  s = js_AddConsumer(&ci, js.get(), "JOBS", &cc, nullptr, &jerr);
-  if (s != NATS_OK) {
-    throw std::runtime_error(std::string("js_AddConsumer JOBS/worker: ") + natsStatus_GetText(s) +
-                             " (jetstream error " + std::to_string(jerr) + ")");
-  }
-  jsConsumerInfo_Destroy(ci);
+  queue::admin_connection c;
+  c.url = url();
+  c.password = secret_string(password(nats_role::admin));
+  c.ca_file = ca_file_;
+  c.expected_hostname = "localhost";
+  auto ok = queue::setup_jobs_stream(c, 5, ack_wait_seconds);
+  if (!ok) throw std::runtime_error("create stream JOBS: " + ok.error().message);
 }
 
 }  // namespace redoubt::test

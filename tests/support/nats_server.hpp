@@ -35,8 +35,10 @@ class nats_server {
   // password, the role's inbox prefix, 2 s connect timeout, no reconnect. Caller destroys them.
   natsOptions* options(nats_role role) const;
 
-  // Stream JOBS (jobs.>) and durable pull consumer "worker"; idempotent. Done at start.
+  // Stream JOBS (jobs.>) and durable pull consumer "worker" (queue::setup_jobs_stream);
+  // idempotent. Done at start, with this ack wait (set it before the first shared()).
   void create_jobs_stream() const;
+  static int ack_wait_seconds;
 
   // For "broker down" tests; the JetStream file store survives a restart.
   void stop();

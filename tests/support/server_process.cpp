@@ -318,6 +318,31 @@ std::pair<int, std::string> run_ctl(const std::vector<std::string>& args, pg_rol
   return run_program(argv);
 }
 
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path) {
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) fail_errno("open " + log_path);
+  pid_t pid;
+  try {
+    pid = spawn(argv, log_fd);
+  } catch (...) {
+    ::close(log_fd);
+    throw;
+  }
+  ::close(log_fd);
+  return pid;
+}
+
+int decode_exit_status(int status) { return decode_status(status); }
+
+void write_secret_file(const std::string& path, std::string_view content) { write_private_file(path, content); }
+
+std::string quote_toml(std::string_view s) { return toml_string(s); }
+
+db_settings_text database_for(pg_role role) {
+  auto d = db_for(role);
+  return {d.conninfo, d.password};
+}
+
 // ---------------------------------------------------------------------------------------------
 // server_process
 

@@ -78,6 +78,16 @@ std::pair<int, std::string> run_ctl(const std::vector<std::string>& args,
                                     pg_role role = pg_role::owner);
 
 // Helpers shared with other harness code.
+// fork+exec argv (no shell), stdout+stderr appended to log_path; dies with the test process.
+pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path);
+int decode_exit_status(int waitpid_status);  // exit code, or -signal
+void write_secret_file(const std::string& path, std::string_view content);  // 0600
+std::string quote_toml(std::string_view s);                                  // TOML basic string
+struct db_settings_text {
+  std::string conninfo;
+  std::string password;
+};
+db_settings_text database_for(pg_role role);  // the shared test cluster, as that role
 unsigned short pick_free_port();
 // Runs argv[0] (absolute path) without a shell; returns {exit code, stdout+stderr}.
 std::pair<int, std::string> run_program(

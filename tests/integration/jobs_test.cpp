@@ -1,0 +1,426 @@
+// Background jobs end to end: sign-up -> outbox row (same transaction) -> relay -> JetStream ->
+// redoubt-worker (signature, expiry, replay checks) -> HTTPS email provider (a local sink).
+// Real PostgreSQL, nats-server, redoubt-server and redoubt-worker processes.
+#include <nats/nats.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "api/email_webhook.hpp"
+#include "crypto/crypto.hpp"
+#include "integration/api_env.hpp"
+#include "queue/envelope.hpp"
+#include "support/email_sink.hpp"
+#include "support/nats_server.hpp"
+#include "support/process_util.hpp"
+#include "support/worker_process.hpp"
+
+namespace redoubt::test {
+namespace {
+
+const std::string sink_api_key = "sink-api-key-0123456789abcdef0123456789";
+const std::string webhook_secret = "webhook-secret-0123456789abcdef0123456789abcdef";
+
+std::string psql(const std::string& sql) { return pg_cluster::shared().superuser_psql(sql); }
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return f();
+}
+
+struct jobs_env {
+  std::string dir;
+  std::string secret_key_file;
+  std::string public_key_file;
+  std::unique_ptr<email_sink> sink;
+  std::unique_ptr<server_process> server;
+  std::unique_ptr<worker_process> worker;
+
+  secret_string signing_key() const {
+    std::ifstream in(secret_key_file);
+    std::string hex;
+    std::getline(in, hex);
+    return secret_string(*crypto::from_hex(hex));
+  }
+};
+
+jobs_env& env() {
+  static std::unique_ptr<jobs_env> e = [] {
+    nats_server::ack_wait_seconds = 4;  // a killed worker's job comes back quickly
+    ensure_migrated();
+    auto& nats = nats_server::shared();
+    auto x = std::make_unique<jobs_env>();
+    x->dir = make_temp_dir("redoubt-jobs-");
+    x->secret_key_file = x->dir + "/signing.key";
+    x->public_key_file = x->dir + "/signing.pub";
+    auto [rc, out] = run_program({REDOUBTCTL_BIN, "keygen-signing", x->secret_key_file, x->public_key_file});
+    if (rc != 0) throw std::runtime_error("keygen-signing: " + out);
+    write_secret_file(x->dir + "/nats-server.pass", nats.password(nats_role::server));
+    write_secret_file(x->dir + "/webhook.secret", webhook_secret);
+    write_secret_file(x->dir + "/sink.key", sink_api_key);
+    x->sink = std::make_unique<email_sink>(sink_api_key);
+
+    server_options so;
+    so.extra_toml = std::string(relaxed_limits) + "[nats]\nurl = " + quote_toml(nats.url()) +
+                    "\nuser = \"redoubt_server\"\npassword_file = " + quote_toml(x->dir + "/nats-server.pass") +
+                    "\nca_file = " + quote_toml(nats.ca_file()) + "\n[jobs]\nsigning_key_file = " +
+                    quote_toml(x->secret_key_file) +
+                    "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\n"
+                    "[email_webhook]\nsecret_file = " +
+                    quote_toml(x->dir + "/webhook.secret") + "\n";
+    x->server = std::make_unique<server_process>(so);
+    x->server->start();
+
+    worker_options wo;
+    wo.nats_url = nats.url();
+    wo.nats_password = nats.password(nats_role::worker);
+    wo.nats_ca_file = nats.ca_file();
+    wo.verify_key_files = {x->public_key_file};
+    wo.extra_worker_toml = "retry_backoff_ms = 500\nconcurrency = 8\n";
+    wo.email_toml = "[email]\nprovider = \"https\"\nhttps_url = " + quote_toml(x->sink->url()) +
+                    "\napi_key_file = " + quote_toml(x->dir + "/sink.key") + "\nca_file = " +
+                    quote_toml(x->sink->ca_file()) +
+                    "\nfrom_address = \"redoubt@example.test\"\nconnect_timeout_ms = 1000\ntotal_timeout_ms = 2000\n"
+                    "attempts = 2\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\nbreaker_failures = 3\n"
+                    "breaker_cooldown_ms = 1000\nper_recipient_per_hour = 1000\nglobal_per_second = 1000\n";
+    x->worker = std::make_unique<worker_process>(wo);
+    x->worker->start();
+    return x;
+  }();
+  return *e;
+}
+
+struct signed_up {
+  std::string username;
+  std::string email;
+  std::string request_id;
+  std::int64_t id = 0;
+  https_client http;
+};
+
+signed_up sign_up(const std::string& prefix) {
+  auto name = unique_name(prefix);
+  auto http = env().server->client();
+  auto email = name + "@example.test";
+  auto res = http.post("/api/v1/auth/register",
+                       json::object{{"username", name}, {"email", email}, {"password", test_password}});
+  EXPECT_EQ(res.status, 201) << res.body;
+  auto id = res.json().at("user").at("id").as_int64();
+  return signed_up{name, email, res.header("x-request-id"), id, std::move(http)};
+}
+
+std::vector<received_email> emails_to(const std::string& address) {
+  std::vector<received_email> out;
+  for (auto& e : env().sink->emails())
+    if (e.to == address) out.push_back(e);
+  return out;
+}
+
+std::string job_of(std::int64_t user_id, const std::string& kind) {
+  return trim(psql("SELECT id FROM outbox WHERE kind = '" + kind + "' AND payload->>'user_id' = '" +
+                   std::to_string(user_id) + "' ORDER BY created_at DESC LIMIT 1"));
+}
+
+TEST(Jobs, SignUpMailsAVerificationLinkOnceWithOneCorrelationIdEnd2End) {
+  auto u = sign_up("jv");
+  ASSERT_TRUE(eventually([&] { return !emails_to(u.email).empty(); })) << env().worker->log();
+  auto mails = emails_to(u.email);
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].subject, "Confirm your email address for Redoubt");
+  EXPECT_EQ(mails[0].tag, "verify_email");
+  // One correlation id from the HTTP request to the provider and the delivery record.
+  ASSERT_FALSE(u.request_id.empty());
+  EXPECT_EQ(mails[0].correlation_id, u.request_id);
+  auto job = job_of(u.id, "verify_email");
+  ASSERT_FALSE(job.empty());
+  EXPECT_EQ(mails[0].idempotency_key, job);
+  EXPECT_TRUE(eventually([&] {
+    return trim(psql("SELECT correlation_id || ',' || outcome FROM processed_jobs WHERE job_id = '" + job + "'")) ==
+           u.request_id + ",done";
+  }));
+  EXPECT_EQ(trim(psql("SELECT correlation_id FROM email_deliveries WHERE job_id = '" + job + "'")), u.request_id);
+  EXPECT_NE(trim(psql("SELECT completed_at IS NOT NULL FROM outbox WHERE id = '" + job + "'")), "f");
+  // The payload carries ids only; the token exists only in the email (and as a hash).
+  EXPECT_EQ(trim(psql("SELECT payload::text FROM outbox WHERE id = '" + job + "'")),
+            "{\"user_id\": " + std::to_string(u.id) + "}");
+
+  auto token = token_from_email(mails[0].text);
+  ASSERT_EQ(token.size(), 43u) << mails[0].text;
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM email_tokens WHERE token_hash = '" + crypto::token_hash(token) + "'")),
+            "1");
+  EXPECT_FALSE(u.http.get("/api/v1/me").json().at("user").at("email_verified").as_bool());
+  auto anon = env().server->client();
+  auto ok = anon.post("/api/v1/auth/verify-email", json::object{{"token", token}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_TRUE(u.http.get("/api/v1/me").json().at("user").at("email_verified").as_bool());
+  auto again = anon.post("/api/v1/auth/verify-email", json::object{{"token", token}});
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(error_code(again), "invalid_argument");
+  auto bogus = anon.post("/api/v1/auth/verify-email", json::object{{"token", std::string(43, 'A')}});
+  EXPECT_EQ(bogus.status, 400);
+}
+
+TEST(Jobs, PasswordResetAnswersAlikeMailsASingleUseLinkAndEndsSessions) {
+  auto u = sign_up("jr");
+  ASSERT_TRUE(eventually([&] { return !emails_to(u.email).empty(); }));
+  auto anon = env().server->client();
+  auto unknown = anon.post("/api/v1/auth/password-reset", json::object{{"email", "nobody-" + u.email}});
+  auto known = anon.post("/api/v1/auth/password-reset", json::object{{"email", u.email}});
+  EXPECT_EQ(unknown.status, 202);
+  EXPECT_EQ(known.status, 202);
+  EXPECT_EQ(unknown.body, known.body);
+  ASSERT_TRUE(eventually([&] { return emails_to(u.email).size() == 2; })) << env().worker->log();
+  auto mail = emails_to(u.email)[1];
+  EXPECT_EQ(mail.tag, "password_reset");
+  EXPECT_TRUE(emails_to("nobody-" + u.email).empty());
+  auto token = token_from_email(mail.text);
+  ASSERT_EQ(token.size(), 43u);
+
+  const std::string new_password = "a brand new passphrase 77";
+  auto weak = anon.post("/api/v1/auth/password-reset/confirm", json::object{{"token", token}, {"password", "short"}});
+  EXPECT_EQ(weak.status, 400);  // policy applies; the token is not spent by a refused password
+  auto done =
+      anon.post("/api/v1/auth/password-reset/confirm", json::object{{"token", token}, {"password", new_password}});
+  EXPECT_EQ(done.status, 204) << done.body;
+  EXPECT_EQ(u.http.get("/api/v1/me").status, 401) << "every session ends with a reset";
+  auto reuse =
+      anon.post("/api/v1/auth/password-reset/confirm", json::object{{"token", token}, {"password", new_password}});
+  EXPECT_EQ(reuse.status, 400);
+  EXPECT_EQ(anon.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", test_password}}).status,
+            401);
+  EXPECT_EQ(anon.post("/api/v1/auth/login", json::object{{"username", u.username}, {"password", new_password}}).status,
+            200);
+}
+
+// A JetStream publisher with the server's broker account, for hand-made (hostile) jobs.
+struct raw_publisher {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  raw_publisher() {
+    natsOptions* o = nats_server::shared().options(nats_role::server);
+    EXPECT_EQ(natsConnection_Connect(&nc, o), NATS_OK);
+    natsOptions_Destroy(o);
+    EXPECT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+  }
+  ~raw_publisher() {
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+  }
+  void publish(const std::string& subject, const std::string& data, const std::string& key_id,
+               const std::string& signature, const std::string& msg_id = {}) {
+    natsMsg* m = nullptr;
+    ASSERT_EQ(natsMsg_Create(&m, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size())), NATS_OK);
+    if (!key_id.empty()) natsMsgHeader_Set(m, "Redoubt-Key-Id", key_id.c_str());
+    if (!signature.empty()) natsMsgHeader_Set(m, "Redoubt-Signature", signature.c_str());
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    if (!msg_id.empty()) po.MsgId = msg_id.c_str();
+    jsPubAck* ack = nullptr;
+    EXPECT_EQ(js_PublishMsg(&ack, js, m, &po, nullptr), NATS_OK);
+    jsPubAck_Destroy(ack);
+    natsMsg_Destroy(m);
+  }
+};
+
+std::string uuid() {
+  auto h = crypto::random_hex(16);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+std::string dead_letter_reason(const std::string& job_id) {
+  return trim(psql("SELECT details->>'reason' FROM audit_log WHERE action = 'job.dead_lettered' AND target = 'job:" +
+                   job_id + "' ORDER BY id DESC LIMIT 1"));
+}
+
+TEST(Jobs, ForgedModifiedExpiredReplayedAndPoisonJobsAreDeadLetteredAuditedNeverRun) {
+  auto& e = env();
+  // The victim has no pending verification email: the legit one is done first.
+  auto victim = sign_up("jx");
+  ASSERT_TRUE(eventually([&] { return emails_to(victim.email).size() == 1; }));
+  auto legit_job = job_of(victim.id, "verify_email");
+  ASSERT_TRUE(eventually([&] { return !trim(psql("SELECT 1 FROM processed_jobs WHERE job_id = '" + legit_job + "'")).empty(); }));
+
+  auto key = e.signing_key();
+  auto pub = *crypto::signing_public_key(key);
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto payload = "{\"user_id\":" + std::to_string(victim.id) + "}";
+  raw_publisher nats;
+
+  // Forged: signed with another key but claiming ours.
+  auto other = crypto::generate_signing_keypair();
+  auto forged_id = uuid();
+  auto forged = *queue::seal({forged_id, "password_reset", now, now + 600, "forged", payload}, other.secret_key,
+                             other.public_key);
+  nats.publish("jobs.password_reset", forged.data, queue::signing_key_id(pub), forged.signature, forged_id);
+  // Unknown key id.
+  auto unknown_id = uuid();
+  auto unknown = *queue::seal({unknown_id, "password_reset", now, now + 600, "unknown", payload}, other.secret_key,
+                              other.public_key);
+  nats.publish("jobs.password_reset", unknown.data, unknown.key_id, unknown.signature, unknown_id);
+  // Modified after signing: another user id.
+  auto modified_id = uuid();
+  auto good = *queue::seal({modified_id, "password_reset", now, now + 600, "modified", "{\"user_id\":1}"}, key, pub);
+  auto tampered = good.data;
+  tampered.replace(tampered.find("\"user_id\":1"), 11, "\"user_id\":" + std::to_string(victim.id));
+  nats.publish("jobs.password_reset", tampered, good.key_id, good.signature, modified_id);
+  // Expired.
+  auto expired_id = uuid();
+  auto expired = *queue::seal({expired_id, "password_reset", now - 900, now - 60, "expired", payload}, key, pub);
+  nats.publish("jobs.password_reset", expired.data, expired.key_id, expired.signature, expired_id);
+  // Replayed: a valid envelope with the id of a job that already ran (no Nats-Msg-Id, so the
+  // broker's duplicate window does not catch it; the worker must).
+  auto replay = *queue::seal({legit_job, "verify_email", now, now + 600, "replay", payload}, key, pub);
+  nats.publish("jobs.verify_email", replay.data, replay.key_id, replay.signature);
+  // Signed type and subject disagree.
+  auto moved_id = uuid();
+  auto moved = *queue::seal({moved_id, "verify_email", now, now + 600, "moved", payload}, key, pub);
+  nats.publish("jobs.password_reset", moved.data, moved.key_id, moved.signature, moved_id);
+  // Poison: random bytes (large and small), no headers, garbage headers.
+  std::mt19937 rng(42);
+  std::string noise(60 * 1024, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  nats.publish("jobs.verify_email", noise, "", "");
+  nats.publish("jobs.x", noise.substr(0, 100), "zzzz", std::string(128, 'f'));
+  nats.publish("jobs.verify_email", "{}", queue::signing_key_id(pub), std::string(128, '0'));
+
+  ASSERT_TRUE(eventually([&] { return dead_letter_reason(forged_id) == "bad_signature"; })) << e.worker->log();
+  EXPECT_TRUE(eventually([&] { return dead_letter_reason(unknown_id) == "unknown_key"; }));
+  EXPECT_TRUE(eventually([&] { return dead_letter_reason(modified_id) == "bad_signature"; }));
+  EXPECT_TRUE(eventually([&] { return dead_letter_reason(expired_id) == "expired"; }));
+  EXPECT_TRUE(eventually([&] { return dead_letter_reason(legit_job) == "replayed"; }));
+  EXPECT_TRUE(eventually([&] { return dead_letter_reason(moved_id) == "malformed"; }));
+  EXPECT_TRUE(eventually([&] { return e.worker->metric("redoubt_worker_jobs_rejected_total") >= 9; }))
+      << e.worker->metric("redoubt_worker_jobs_rejected_total");
+
+  // None of them ran: no reset email, no token, no processed record; the worker is alive.
+  EXPECT_EQ(emails_to(victim.email).size(), 1u);
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM email_tokens WHERE user_id = " + std::to_string(victim.id) +
+                      " AND purpose = 'password_reset'")),
+            "0");
+  for (const auto& id : {forged_id, unknown_id, modified_id, expired_id, moved_id})
+    EXPECT_EQ(trim(psql("SELECT count(*) FROM processed_jobs WHERE job_id = '" + id + "'")), "0") << id;
+  EXPECT_TRUE(e.worker->running());
+  auto after = sign_up("jy");
+  EXPECT_TRUE(eventually([&] { return emails_to(after.email).size() == 1; })) << "still serving";
+}
+
+TEST(Jobs, BrokerDownDuringASignUpBurstEveryEmailArrivesExactlyOnce) {
+  auto& nats = nats_server::shared();
+  nats.stop();
+  std::vector<signed_up> users;
+  for (int i = 0; i < 8; ++i) users.push_back(sign_up("jb"));  // sign-up does not need the broker
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (auto& u : users) EXPECT_TRUE(emails_to(u.email).empty());
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM outbox WHERE published_at IS NULL AND payload->>'user_id' IN (" + [&] {
+              std::string ids;
+              for (auto& u : users) ids += (ids.empty() ? "'" : ",'") + std::to_string(u.id) + "'";
+              return ids;
+            }() + ")")),
+            "8")
+      << "the outbox holds them";
+  nats.start();
+  for (auto& u : users)
+    EXPECT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }, std::chrono::seconds(40)))
+        << u.email << "\n" << env().worker->log().substr(0, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (auto& u : users) EXPECT_EQ(emails_to(u.email).size(), 1u) << "exactly once";
+}
+
+TEST(Jobs, WorkerKilledMidJobIsRedeliveredAndTheEffectHappensOnce) {
+  auto& e = env();
+  e.sink->set_mode(sink_mode::slow, std::chrono::seconds(3));
+  int before = e.sink->requests();
+  auto u = sign_up("jk");
+  ASSERT_TRUE(eventually([&] { return e.sink->requests() > before; })) << e.worker->log();
+  e.worker->kill9();  // mid-send: the provider got it, the worker never recorded or acked it
+  e.sink->set_mode(sink_mode::ok);
+  int repeats = e.sink->repeats();
+  e.worker->start();
+  auto job = job_of(u.id, "verify_email");
+  ASSERT_TRUE(eventually([&] { return trim(psql("SELECT outcome FROM processed_jobs WHERE job_id = '" + job + "'")) == "done"; },
+                         std::chrono::seconds(30)))
+      << e.worker->log();
+  EXPECT_GT(e.sink->repeats(), repeats) << "redelivered and sent again";
+  EXPECT_EQ(emails_to(u.email).size(), 1u) << "the provider dropped the repeat by its idempotency key";
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM email_deliveries WHERE job_id = '" + job + "'")), "1");
+}
+
+TEST(Jobs, ProviderFailingRetriesOpensTheBreakerClosesItOnRecoveryNothingLost) {
+  auto& e = env();
+  auto opened_before = e.worker->metric("redoubt_worker_email_breaker_opened_total");
+  e.sink->set_mode(sink_mode::fail_500);
+  auto a = sign_up("jf");
+  auto b = sign_up("jf");
+  ASSERT_TRUE(eventually([&] { return e.worker->metric("redoubt_worker_email_breaker_opened_total") > opened_before; }))
+      << e.worker->log();
+  EXPECT_EQ(e.worker->metric("redoubt_worker_email_breaker_state"), 1);  // open
+  EXPECT_TRUE(emails_to(a.email).empty());
+  EXPECT_NE(e.worker->log().find("\"email_breaker_state\""), std::string::npos) << "state changes are logged";
+  e.sink->set_mode(sink_mode::ok);
+  EXPECT_TRUE(eventually([&] { return emails_to(a.email).size() == 1 && emails_to(b.email).size() == 1; },
+                         std::chrono::seconds(30)))
+      << e.worker->log();
+  EXPECT_TRUE(eventually([&] { return e.worker->metric("redoubt_worker_email_breaker_state") == 0; }));
+}
+
+http_response post_hook(https_client& c, const std::string& body, const std::string& ts, const std::string& sig) {
+  return c.request("POST", "/api/v1/hooks/email", body, {{"X-Redoubt-Timestamp", ts}, {"X-Redoubt-Signature", sig}});
+}
+
+TEST(Jobs, EmailWebhookChecksSignatureWindowSizeAndSchemaAndBouncesStopMail) {
+  auto& e = env();
+  auto u = sign_up("jw");
+  ASSERT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }));
+  auto c = e.server->client();
+  auto now = std::to_string(std::time(nullptr));
+  auto rejected_before = trim(psql("SELECT count(*) FROM audit_log WHERE action = 'email_webhook.rejected'"));
+
+  std::string body = "{\"id\":\"evt-" + u.username + "\",\"type\":\"bounced\",\"recipient\":\"" + u.email + "\"}";
+  auto bad_sig = post_hook(c, body, now, api::sign_webhook("wrong secret", now, body));
+  EXPECT_EQ(bad_sig.status, 401);
+  auto stale_ts = std::to_string(std::time(nullptr) - 301);
+  auto stale = post_hook(c, body, stale_ts, api::sign_webhook(webhook_secret, stale_ts, body));
+  EXPECT_EQ(stale.status, 401);
+  std::string big = "{\"id\":\"x\",\"type\":\"bounced\",\"recipient\":\"" + std::string(17000, 'a') + "@x.test\"}";
+  EXPECT_EQ(post_hook(c, big, now, api::sign_webhook(webhook_secret, now, big)).status, 413);
+  std::string broken = "{\"id\":\"x\",\"type\":";
+  EXPECT_EQ(post_hook(c, broken, now, api::sign_webhook(webhook_secret, now, broken)).status, 400);
+  std::string extra = "{\"id\":\"x\",\"type\":\"bounced\",\"recipient\":\"a@b.test\",\"admin\":true}";
+  EXPECT_EQ(post_hook(c, extra, now, api::sign_webhook(webhook_secret, now, extra)).status, 400);
+  EXPECT_EQ(std::stoi(trim(psql("SELECT count(*) FROM audit_log WHERE action = 'email_webhook.rejected'"))),
+            std::stoi(rejected_before) + 5)
+      << "every rejection is audited";
+  EXPECT_EQ(trim(psql("SELECT email_undeliverable FROM users WHERE id = " + std::to_string(u.id))), "f");
+
+  auto ok = post_hook(c, body, now, api::sign_webhook(webhook_secret, now, body));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(trim(psql("SELECT email_undeliverable FROM users WHERE id = " + std::to_string(u.id))), "t");
+  auto replay = post_hook(c, body, now, api::sign_webhook(webhook_secret, now, body));
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.json().at("status").as_string(), "duplicate");
+
+  // A bounced address gets no more mail: the reset job is checked again just before sending.
+  EXPECT_EQ(c.post("/api/v1/auth/password-reset", json::object{{"email", u.email}}).status, 202);
+  auto job = [&] { return job_of(u.id, "password_reset"); };
+  ASSERT_TRUE(eventually([&] {
+    auto j = job();
+    return !j.empty() && trim(psql("SELECT outcome FROM processed_jobs WHERE job_id = '" + j + "'")) == "skipped";
+  })) << e.worker->log();
+  EXPECT_EQ(emails_to(u.email).size(), 1u);
+}
+
+}  // namespace
+}  // namespace redoubt::test
