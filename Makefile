@@ -62,7 +62,7 @@ fuzz: fuzz-build
 	done; exit $$rc
 
 run: deps $(BUILD)/build.ninja
-	cmake --build $(BUILD) -j $(JOBS) --target redoubt-server redoubtctl
+	cmake --build $(BUILD) -j $(JOBS) --target redoubt-server redoubt-worker redoubtctl
 	scripts/run-stack.sh $(BUILD)
 
 # Throughput through TLS WebSockets, group commit and fan-out; see docs/benchmarks.md.

@@ -156,6 +156,7 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
     co_return;
   }
   // Out of retries, or a permanent failure: recorded so the relay stops republishing it.
+  log::warn("job_failed", {{"job_id", job.id}, {"type", job.type}, {"delivery", deliveries}, {"error", res.error}});
   co_await repo_.complete_job(job.id, job.type, "dead_lettered", job.correlation_id);
   co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
 }

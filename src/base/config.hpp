@@ -130,7 +130,7 @@ namespace redoubt {
 
 struct email_settings {
   std::string provider = "mailbox";  // mailbox | https | smtp
-  std::string from_address = "redoubt@localhost";
+  std::string from_address = "redoubt@localhost.localdomain";
   std::string from_name = "Redoubt";
   std::string mailbox_dir;           // mailbox: one .eml file per email
   std::string https_url;             // https: provider's JSON send endpoint
