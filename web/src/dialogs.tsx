@@ -132,7 +132,7 @@ export function BrowseRoomsDialog({ onClose, onOpen }: { onClose: () => void; on
                 <strong># {r.name}</strong> <span class="muted">{r.member_count} members</span>
                 {r.topic && <div class="muted">{r.topic}</div>}
               </div>
-              {r.my_role ? (
+              {r.my_role && r.my_role !== 'none' ? (
                 <button
                   onClick={() => {
                     onOpen(r.id);

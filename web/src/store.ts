@@ -219,6 +219,7 @@ export class Store {
   }
 
   setPresence(status: 'online' | 'away'): void {
+    if (this.me && this.conn === 'online') this.presence.set(this.me.id, status);
     this.sendFrame({ type: 'presence', status });
   }
 
@@ -260,6 +261,7 @@ export class Store {
       this.ws = null;
       if (this.stopped) return;
       this.conn = 'reconnecting';
+      if (this.me) this.presence.set(this.me.id, 'offline');
       this.emit();
       if (!gotHello) void this.checkSession();
       const delay = this.backoffMs * (0.5 + Math.random() * 0.5);
@@ -285,6 +287,7 @@ export class Store {
       case 'subscribed':
         this.conn = 'online';
         this.backoffMs = 500;
+        if (this.me) this.presence.set(this.me.id, document.visibilityState === 'visible' ? 'online' : 'away');
         this.setPresence(document.visibilityState === 'visible' ? 'online' : 'away');
         for (const [room, tl] of this.timelines)
           for (const p of unackedSends(tl)) this.sendMessageFrame(room, p.client_id, p.body, p.reply_to);

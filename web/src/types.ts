@@ -29,7 +29,7 @@ export interface Room {
   created_at: string;
   last_seq: number;
   member_count: number;
-  my_role?: Role | null;
+  my_role?: Role | 'none' | null; // 'none': not a member (public room listing)
   last_read_seq?: number;
   unread?: number;
   mentions_unread?: number;
