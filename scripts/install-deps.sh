@@ -9,7 +9,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev
   postgresql-15 postgresql-contrib postgresql-15-pgaudit nats-server sslscan
   python3
+  chromium fonts-noto-color-emoji
 )
+# The web client's build and tests: Debian's Node.js 18 and npm, unless a node is already there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

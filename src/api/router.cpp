@@ -99,7 +99,12 @@ std::optional<std::string> cookie_value(std::string_view header, std::string_vie
 router::router(app_context ctx)
     : ctx_(ctx),
       per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip),
-      history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst) {}
+      history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst),
+      web_(ctx.config.server.web_root.empty() ? static_files()
+                                              : static_files(ctx.config.server.web_root, static_files::limits{})) {
+  if (web_.enabled())
+    log::info("web_root_loaded", {{"path", ctx.config.server.web_root}, {"files", web_.file_count()}});
+}
 
 bool router::origin_allowed(std::string_view origin) const {
   for (const auto& o : ctx_.config.server.allowed_origins)
@@ -250,6 +255,9 @@ awaitable<http_response> router::dispatch(http_request& req) {
     r.body = render_metrics();
     co_return r;
   }
+  // The web client: everything outside /api/ (the health and metrics paths are above).
+  if ((m == "GET" || m == "HEAD") && web_.enabled() && (parts.empty() || parts[0] != "api"))
+    co_return web_.serve(req.path);
   if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1")
     co_return error_response(errc::not_found, "no such endpoint");
 

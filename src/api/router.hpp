@@ -12,6 +12,7 @@
 
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
+#include "api/static_files.hpp"
 #include "auth/accounts.hpp"
 #include "auth/rate_limit.hpp"
 #include "base/config.hpp"
@@ -60,6 +61,7 @@ class router {
   app_context ctx_;
   auth::rate_limiter per_ip_;
   auth::rate_limiter history_per_user_;
+  static_files web_;  // the built web client; disabled when server.web_root is empty
 };
 
 // The session token from a Cookie header, if any.

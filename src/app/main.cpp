@@ -135,10 +135,16 @@ int main(int argc, char** argv) {
     relay->start();
   }
   api::metrics stats;
-  api::router router(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
+  std::optional<api::router> router;
+  try {  // loads server.web_root into memory
+    router.emplace(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
+  } catch (const std::exception& e) {
+    stop_all();
+    return fail(e.what());
+  }
   std::optional<net::server> server;
   try {
-    server.emplace(io, *tls, router, config, stats);
+    server.emplace(io, *tls, *router, config, stats);
     server->start();
   } catch (const std::exception& e) {
     stop_all();

@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
@@ -43,7 +44,8 @@ api::http_request to_api_request(const http::request<http::string_body>& req, co
 }
 
 http::response<http::string_body> to_beast_response(api::http_response&& res, unsigned version,
-                                                    bool keep_alive, const std::string& request_id) {
+                                                    bool keep_alive, const std::string& request_id,
+                                                    bool head = false) {
   http::response<http::string_body> out{static_cast<http::status>(res.status), version};
   out.set(http::field::server, "redoubt");
   if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
@@ -55,9 +57,19 @@ http::response<http::string_body> to_beast_response(api::http_response&& res, un
   out.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   out.set(http::field::cache_control, "no-store");
   out.set("X-Request-Id", request_id);
-  for (auto& [k, v] : res.headers) out.insert(k, v);
-  out.body() = std::move(res.body);
+  // A handler may replace the defaults of these two (the web client's pages and assets).
+  for (auto& [k, v] : res.headers) {
+    if (beast::iequals(k, "Content-Security-Policy") || beast::iequals(k, "Cache-Control"))
+      out.set(k, v);
+    else
+      out.insert(k, v);
+  }
   out.keep_alive(keep_alive);
+  if (head) {  // HEAD: the length of the body a GET would get, and no body
+    out.content_length(res.body.size());
+    return out;
+  }
+  out.body() = std::move(res.body);
   out.prepare_payload();
   return out;
 }
@@ -163,8 +175,9 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
 
     bool keep_alive = req.keep_alive();
     auto request_id = api_req.request_id;
+    const bool head = req.method() == http::verb::head;
     auto res = to_beast_response(co_await env.router.handle(std::move(api_req)), req.version(), keep_alive,
-                                 request_id);
+                                 request_id, head);
     stream.next_layer().expires_after(std::chrono::seconds(30));
     auto [w_ec, w_n] = co_await http::async_write(stream, res, token);
     if (w_ec || !keep_alive) break;

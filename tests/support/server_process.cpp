@@ -168,7 +168,7 @@ void generate_tls(const std::string& dir) {
 // Writes <dir>/db.pass and <dir>/config.toml; returns the config path.
 std::string write_config(const std::string& dir, unsigned short port, int threads,
                          const std::vector<std::string>& extra_origins, const db_config& db,
-                         const std::string& extra_toml) {
+                         const std::string& extra_toml, const std::string& web_root = {}) {
   const std::string origin = "https://localhost:" + std::to_string(port);
   std::vector<std::string> origins{origin};
   for (const auto& o : extra_origins) {
@@ -190,6 +190,7 @@ std::string write_config(const std::string& dir, unsigned short port, int thread
   toml += "public_origin = " + toml_string(origin) + "\n";
   toml += "allowed_origins = [" + origin_list + "]\n";
   toml += "log_level = \"debug\"\n";
+  if (!web_root.empty()) toml += "web_root = " + toml_string(web_root) + "\n";
   toml += "[tls]\n";
   toml += "cert_file = " + toml_string(dir + "/tls/server.crt") + "\n";
   toml += "key_file = " + toml_string(dir + "/tls/server.key") + "\n";
@@ -354,7 +355,8 @@ server_process::server_process(server_options opts) : opts_(std::move(opts)) {
     ca_file_ = dir_ + "/tls/ca.crt";
     log_path_ = dir_ + "/server.log";
     config_path_ = write_config(dir_, opts_.port, opts_.threads, opts_.allowed_origins,
-                                db_for(pg_role::app), opts_.extra_toml);
+                                db_for(pg_role::app), opts_.extra_toml,
+                                opts_.web_root);
   } catch (...) {
     remove_dir(dir_);
     throw;

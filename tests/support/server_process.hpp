@@ -21,6 +21,7 @@ struct server_options {
   std::string extra_toml;  // appended verbatim, e.g. "[limits]\nmax_body_bytes = 1024\n"
   // Added after "https://localhost:<port>" (always allowed).
   std::vector<std::string> allowed_origins = {"https://localhost"};
+  std::string web_root;  // server.web_root when non-empty
 };
 
 class server_process {

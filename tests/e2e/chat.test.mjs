@@ -1,0 +1,330 @@
+// Two users in two browser contexts of a real Chromium against a real redoubt-server over TLS.
+// Scenarios share the users and rooms and run in order; each saves screenshots.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  bodies, foreignOriginServer, launch, messageIds, online, openPage, openRoom, send, serverLog, shot, sidebarRoom, signUp, sleep,
+  startServer, stopServer, url,
+} from './harness.mjs';
+
+const suffix = String(process.pid % 10000);
+const aliceName = 'alice' + suffix;
+const bobName = 'bob' + suffix;
+const room = 'project-' + suffix;
+const lobby = 'lobby-' + suffix;
+
+let browser, alice, bob;
+
+function expectNoXss(page) {
+  assert.deepEqual(page.dialogs, [], 'no dialog may open');
+}
+
+describe('web client end to end', { timeout: 240000 }, () => {
+  before(async () => {
+    await startServer();
+    browser = await launch();
+    alice = await openPage(browser);
+    bob = await openPage(browser, { width: 1000, height: 760 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stopServer();
+  });
+
+  test('1. sign up, create a private room, invite, chat both ways, reload keeps history', async () => {
+    const t0 = Date.now();
+    await alice.goto(url);
+    await alice.getByRole('button', { name: 'Sign in' }).last().waitFor();
+    console.log(`# sign-in form interactive after ${Date.now() - t0} ms`);
+    await shot(alice, '01-sign-in');
+    await signUp(alice, aliceName);
+    await signUp(bob, bobName);
+
+    await alice.getByRole('button', { name: '+ Create room' }).click();
+    const dlg = alice.getByRole('dialog', { name: 'Create a room' });
+    await dlg.getByLabel('Name').fill(room);
+    await dlg.getByLabel('Topic (optional)').fill('Planning the *next* release');
+    await dlg.getByLabel(/Private/).check();
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await alice.getByRole('heading', { level: 2, name: new RegExp(room) }).waitFor();
+
+    // The invitee does not see a private room before the invite.
+    assert.equal(await sidebarRoom(bob, room).count(), 0);
+    await alice.getByRole('button', { name: 'Invite' }).click();
+    const inv = alice.getByRole('dialog', { name: /Invite/ });
+    await inv.getByLabel('Username').fill(bobName);
+    await inv.getByRole('button', { name: 'Invite' }).click();
+    await inv.waitFor({ state: 'detached' });
+
+    await sidebarRoom(bob, room).waitFor({ timeout: 10000 });
+    await openRoom(bob, room);
+    await send(alice, 'Hello **bob**, welcome to the `project` room!');
+    await bob.getByText('welcome to the').waitFor();
+    assert.equal(await bob.locator('.messages strong', { hasText: 'bob' }).count(), 1);
+    await send(bob, 'Thanks alice, glad to be here');
+    await alice.getByText('glad to be here').waitFor();
+    await send(alice, 'Plan: https://example.org/roadmap and see _notes_');
+    await bob.getByRole('link', { name: 'https://example.org/roadmap' }).waitFor();
+    assert.equal(
+      await bob.getByRole('link', { name: 'https://example.org/roadmap' }).getAttribute('rel'),
+      'noopener noreferrer nofollow',
+    );
+    await shot(alice, '02-chat-alice');
+    await shot(bob, '03-chat-bob');
+
+    await bob.reload();
+    await online(bob);
+    await bob.getByText('glad to be here').waitFor();
+    assert.deepEqual((await bodies(bob)).map((b) => b.trim()), [
+      'Hello bob, welcome to the project room!',
+      'Thanks alice, glad to be here',
+      'Plan: https://example.org/roadmap and see notes',
+    ]);
+    assert.deepEqual(bob.errors, []);
+    assert.deepEqual(alice.errors, []);
+  });
+
+  test('2. XSS payloads render as text and never execute', async () => {
+    const payloads = [
+      '<img src=x onerror="alert(\'xss-img\')">',
+      '<script>alert("xss-script")</script>',
+      '[click me](javascript:alert("xss-link"))',
+      '<svg onload=alert("xss-svg")>',
+      '<a href="javascript:alert(1)">html link</a>',
+      '[x](https://ok.example" onmouseover="alert(1))',
+      '`<iframe src="javascript:alert(1)">`',
+      '```\n<script>alert("in code")</script>\n```',
+      '**<b onclick=alert(1)>bold</b>**',
+    ];
+    for (const p of payloads) await send(alice, p);
+    await bob.getByText('bold</b>').waitFor();
+    await bob.waitForTimeout(300);
+    for (const page of [alice, bob]) {
+      const messages = page.locator('.messages');
+      assert.equal(await messages.locator('img, script, svg, iframe, b[onclick]').count(), 0);
+      const hrefs = await messages.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      for (const h of hrefs) assert.match(h, /^(https?:|mailto:)/);
+      const withHandlers = await messages.locator('*').evaluateAll(
+        (els) => els.filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+      );
+      assert.equal(withHandlers, 0);
+      await page.getByText('<img src=x onerror="alert(\'xss-img\')">').waitFor();
+      await page.getByText('[click me](javascript:alert("xss-link"))').waitFor();
+      expectNoXss(page);
+    }
+    await shot(bob, '04-xss-as-text');
+  });
+
+  test('3. edit, delete and react', async () => {
+    await send(alice, 'This has a tpyo');
+    const mine = alice.locator('li.message', { hasText: 'This has a tpyo' });
+    await mine.waitFor();
+    await mine.hover();
+    await mine.getByRole('button', { name: 'Edit' }).click();
+    const edit = alice.getByRole('textbox', { name: 'Edit message' });
+    await edit.fill('This had a typo');
+    await edit.press('Enter');
+    const bobsCopy = bob.locator('li.message', { hasText: 'This had a typo' });
+    await bobsCopy.waitFor();
+    await bobsCopy.getByText('(edited)').waitFor();
+    assert.equal(await bob.getByText('This has a tpyo').count(), 0);
+
+    await bobsCopy.hover();
+    await bobsCopy.getByRole('button', { name: 'React' }).click();
+    await bobsCopy.getByRole('button', { name: 'React with 👍' }).click();
+    const chip = alice.locator('li.message', { hasText: 'This had a typo' }).getByRole('button', { name: '👍 1' });
+    await chip.waitFor();
+    await chip.click(); // alice adds hers
+    await bobsCopy.getByRole('button', { name: '👍 2' }).waitFor();
+    await shot(alice, '05-edit-react');
+
+    await send(alice, 'Delete me please');
+    const doomed = alice.locator('li.message', { hasText: 'Delete me please' });
+    await doomed.hover();
+    await doomed.getByRole('button', { name: 'Delete' }).click();
+    await doomed.getByRole('button', { name: 'Delete for everyone' }).click();
+    await bob.getByText('Delete me please').waitFor({ state: 'detached' });
+    assert.ok((await bob.getByText('message deleted').count()) >= 1);
+    // Bob may not delete alice's message: the button is not offered.
+    await bobsCopy.hover();
+    assert.equal(await bobsCopy.getByRole('button', { name: 'Delete' }).count(), 0);
+  });
+
+  test('4. scrolling up loads older pages without gaps or duplicates', async () => {
+    const roomId = Number(new URL(alice.url()).pathname.split('/').pop());
+    assert.ok(roomId > 0);
+    // 130 messages through the API from alice's page (same origin, her cookie).
+    await alice.evaluate(async (id) => {
+      for (let i = 1; i <= 130; i++) {
+        const res = await fetch(`/api/v1/rooms/${id}/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ client_id: `seed-${id}-${i}`, body: `seed ${i}` }),
+        });
+        if (!res.ok) throw new Error(`seed ${i}: ${res.status}`);
+      }
+    }, roomId);
+    await bob.getByText('seed 130', { exact: true }).waitFor();
+    await bob.reload();
+    await online(bob);
+    await bob.getByText('seed 130', { exact: true }).waitFor();
+    const firstLoad = (await bodies(bob)).filter((b) => b.startsWith('seed ')).length;
+    assert.ok(firstLoad < 130, `the first page is not everything (${firstLoad})`);
+    for (let i = 0; i < 30; i++) {
+      if (await bob.getByText(/This is the beginning of/).count()) break;
+      await bob.locator('.messages').evaluate((el) => (el.scrollTop = 0));
+      await sleep(250);
+    }
+    await bob.getByText(/This is the beginning of/).waitFor();
+    const seeds = (await bodies(bob)).filter((b) => /^seed \d+$/.test(b.trim())).map((b) => Number(b.trim().slice(5)));
+    assert.deepEqual(seeds, Array.from({ length: 130 }, (_, i) => i + 1));
+    const ids = await messageIds(bob);
+    assert.equal(new Set(ids).size, ids.length, 'no message shown twice');
+    await bob.getByText('welcome to the').waitFor();
+    await shot(bob, '06-history-start');
+  });
+
+  test('5. a mention shows a badge for the other user; autocomplete completes names', async () => {
+    // Bob looks at another room so the mention arrives in the background.
+    await bob.getByRole('button', { name: 'Browse rooms' }).click();
+    await bob.getByRole('dialog', { name: 'Browse public rooms' }).waitFor();
+    await bob.keyboard.press('Escape');
+    await bob.getByRole('button', { name: '+ Create room' }).click();
+    const dlg = bob.getByRole('dialog', { name: 'Create a room' });
+    await dlg.getByLabel('Name').fill(lobby);
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await bob.getByRole('heading', { level: 2, name: new RegExp(lobby) }).waitFor();
+
+    const box = alice.locator('.composer textarea');
+    await box.fill('');
+    await box.pressSequentially('ping @' + bobName.slice(0, 3));
+    const option = alice.getByRole('option', { name: '@' + bobName });
+    await option.waitFor();
+    await shot(alice, '07-mention-autocomplete');
+    await box.press('Enter'); // picks the suggestion
+    assert.equal(await box.inputValue(), `ping @${bobName} `);
+    await box.pressSequentially('can you review?');
+    await box.press('Enter');
+
+    const badge = sidebarRoom(bob, room).locator('.mention-badge');
+    await badge.waitFor();
+    assert.equal(await badge.textContent(), '@1');
+    await shot(bob, '08-mention-badge');
+    await openRoom(bob, room);
+    await badge.waitFor({ state: 'detached' });
+    await bob.locator('li.message.mentioned', { hasText: 'can you review?' }).waitFor();
+    // Bob joins the public lobby from alice's side too: browse and join.
+    await alice.getByRole('button', { name: 'Browse rooms' }).click();
+    const browse = alice.getByRole('dialog', { name: 'Browse public rooms' });
+    await browse.locator('li', { hasText: lobby }).getByRole('button', { name: 'Join' }).click();
+    await alice.getByRole('heading', { level: 2, name: new RegExp(lobby) }).waitFor();
+    await openRoom(alice, room);
+  });
+
+  test('6. a server restart shows reconnecting, then resumes with nothing lost or doubled', async () => {
+    await send(alice, 'before restart');
+    await bob.getByText('before restart').waitFor();
+    await stopServer();
+    await alice.locator('.conn-banner', { hasText: 'Reconnecting' }).waitFor({ timeout: 15000 });
+    await bob.locator('.conn-banner', { hasText: 'Reconnecting' }).waitFor({ timeout: 15000 });
+    await shot(bob, '09-reconnecting');
+    // Written while the server is down: kept as pending and sent after the reconnect.
+    await send(alice, 'sent while offline');
+    await alice.locator('li.message.pending', { hasText: 'sent while offline' }).waitFor();
+    await startServer();
+    await online(alice);
+    await online(bob);
+    await bob.getByText('sent while offline').waitFor({ timeout: 20000 });
+    await send(bob, 'after restart from bob');
+    await send(alice, 'after restart from alice');
+    for (const page of [alice, bob]) {
+      await page.getByText('after restart from bob').waitFor();
+      await page.getByText('after restart from alice').waitFor();
+      await page.locator('li.message.pending').waitFor({ state: 'detached' });
+      const all = (await bodies(page)).map((b) => b.trim());
+      for (const text of ['before restart', 'sent while offline', 'after restart from bob', 'after restart from alice']) {
+        assert.equal(all.filter((b) => b === text).length, 1, `${text} exactly once`);
+      }
+      const ids = await messageIds(page);
+      assert.equal(new Set(ids).size, ids.length);
+    }
+    await shot(alice, '10-resumed');
+  });
+
+  test('7. a cross-origin page cannot open the WebSocket with the user\'s cookie', async () => {
+    const wsUrl = url.replace('https:', 'wss:') + '/api/v1/ws';
+    const tryWs = (page) =>
+      page.evaluate(
+        (u) =>
+          new Promise((resolve) => {
+            const ws = new WebSocket(u);
+            const got = [];
+            ws.onmessage = (e) => got.push(String(e.data));
+            ws.onopen = () => got.push('open');
+            ws.onclose = (e) => resolve({ got, code: e.code });
+            setTimeout(() => resolve({ got, code: 'timeout' }), 5000);
+          }),
+        wsUrl,
+      );
+    // Bob's browser (his session cookie is in this context) visits two foreign pages:
+    // another origin on this machine (https://127.0.0.1:<other port>, not in the allowlist),
+    // whose handshake reaches the server, so the server's Origin check refuses it (403); and
+    // a public site (faked by interception), which Chromium's local-network checks stop first.
+    const local = await foreignOriginServer('<!doctype html><title>evil</title>');
+    try {
+      for (const pageUrl of [local.url, 'https://evil.example/']) {
+        const evil = await bob.context().newPage();
+        if (pageUrl.includes('evil.example'))
+          await evil.route(pageUrl, (r) =>
+            r.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>evil</title>' }),
+          );
+        await evil.goto(pageUrl);
+        const result = await tryWs(evil);
+        assert.deepEqual(result.got, [], `${pageUrl}: the handshake must fail: ` + JSON.stringify(result));
+        assert.equal(result.code, 1006);
+        await evil.close();
+      }
+    } finally {
+      await local.close();
+    }
+    assert.match(serverLog(), /"event":"ws_upgrade_refused"[^\n]*"status":403/);
+    // From the right origin the same browser connects (and the page's own connection still works).
+    const own = await tryWs(bob);
+    assert.ok(own.got.includes('open') || own.code === 'timeout', JSON.stringify(own));
+    await send(alice, 'still live');
+    await bob.getByText('still live').waitFor();
+  });
+
+  test('8. phone width, settings with sessions, sign out', async () => {
+    const phone = await openPage(browser, { width: 390, height: 844 });
+    await phone.goto(url);
+    await phone.getByRole('button', { name: 'Sign in' }).last().waitFor();
+    await phone.getByLabel('Username').fill(bobName);
+    await phone.getByLabel('Password').fill('purple otter sings at dawn 42');
+    await phone.getByRole('button', { name: 'Sign in' }).last().click();
+    await phone.getByRole('button', { name: 'Show rooms' }).waitFor();
+    await online(phone);
+    await shot(phone, '11-phone');
+    await phone.getByRole('button', { name: 'Show rooms' }).click();
+    await sidebarRoom(phone, room).click();
+    await phone.getByRole('navigation').waitFor({ state: 'hidden' }); // the menu closes
+    await phone.getByText('still live').waitFor();
+    await shot(phone, '12-phone-room');
+
+    // Bob's desktop session sees two sessions and revokes the phone's.
+    await bob.getByRole('button', { name: 'Settings' }).click();
+    const settings = bob.getByRole('dialog', { name: 'Settings' });
+    await settings.getByText('this browser').waitFor();
+    assert.equal(await settings.getByRole('button', { name: 'Revoke' }).count(), 1);
+    await shot(bob, '13-settings');
+    await settings.getByRole('button', { name: 'Revoke' }).click();
+    await settings.getByRole('button', { name: 'Revoke' }).waitFor({ state: 'detached' });
+    await phone.reload();
+    await phone.getByRole('tab', { name: 'Sign in' }).waitFor();
+    await settings.getByRole('button', { name: 'Sign out' }).click();
+    await bob.getByRole('tab', { name: 'Sign in' }).waitFor();
+    assert.equal(await bob.evaluate(() => fetch('/api/v1/me').then((r) => r.status)), 401);
+    await phone.context().close();
+  });
+});

@@ -1,0 +1,75 @@
+// Wire types from docs/protocol.md.
+export interface User {
+  id: number;
+  username: string;
+  display_name: string;
+  email: string;
+  is_admin: boolean;
+  created_at: string;
+}
+
+export interface Session {
+  id: number;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string;
+  ip: string;
+  current: boolean;
+}
+
+export type RoomKind = 'public' | 'private' | 'direct';
+export type Role = 'owner' | 'moderator' | 'member';
+
+export interface Room {
+  id: number;
+  kind: RoomKind;
+  name: string;
+  topic: string;
+  created_at: string;
+  last_seq: number;
+  member_count: number;
+  my_role?: Role | 'none' | null; // 'none': not a member (public room listing)
+  last_read_seq?: number;
+  unread?: number;
+  mentions_unread?: number;
+  members?: number[];
+}
+
+export interface Member {
+  id: number;
+  username: string;
+  display_name: string;
+  role: Role;
+}
+
+export interface Reaction {
+  emoji: string;
+  users: number[];
+}
+
+export interface Message {
+  id: number;
+  room: number;
+  seq: number;
+  author: number;
+  author_username: string;
+  client_id: string;
+  body: string;
+  reply_to: number | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted: boolean;
+  mentions: string[];
+  reactions: Reaction[];
+}
+
+export interface RoomEvent {
+  type: 'event';
+  room: number;
+  seq: number;
+  kind: string;
+  actor: number | null;
+  at: string;
+  data: any;
+}
