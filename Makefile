@@ -7,7 +7,7 @@ FUZZ_TARGETS := fuzz_client_frame fuzz_text
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build asan-build fuzz-build test test-release test-asan test-fuzz fuzz run bench clean format
+.PHONY: all deps build asan-build fuzz-build test test-release test-asan test-fuzz test-web test-e2e web fuzz run bench clean format
 
 all: build
 
@@ -35,8 +35,9 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 # Every test: the release build, then unit and integration tests again under ASan+UBSan,
-# then a short deterministic libFuzzer smoke run of each fuzz target.
-test: test-release test-asan test-fuzz
+# then a short deterministic libFuzzer smoke run of each fuzz target, then the web client
+# (Vitest unit tests, then end to end in Chromium against a real server).
+test: test-release test-asan test-fuzz test-e2e
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1200
@@ -61,7 +62,27 @@ fuzz: fuzz-build
 	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t || rc=1; \
 	done; exit $$rc
 
-run: deps $(BUILD)/build.ninja
+# The web client (web/): npm ci when the lock file changes, vite build when a source changes.
+# No browser download: the e2e tests drive Debian's chromium.
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json | deps
+	cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+test-web: web/node_modules/.package-lock.json
+	cd web && npx vitest run
+
+# A private stack on free ports in a temp dir; screenshots go to $(BUILD)/e2e-artifacts/.
+test-e2e: test-web web build
+	tests/e2e/run.sh $(BUILD)
+
+run: deps $(BUILD)/build.ninja web
 	cmake --build $(BUILD) -j $(JOBS) --target redoubt-server redoubt-worker redoubtctl
 	scripts/run-stack.sh $(BUILD)
 
@@ -75,4 +96,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) web/dist

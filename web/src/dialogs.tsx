@@ -197,6 +197,16 @@ export function UserDialog(props: {
   );
 }
 
+// "Chrome 156 on Linux" from a User-Agent header (the full string stays in the tooltip).
+export function describeAgent(ua: string): string {
+  const browser =
+    /(Firefox|Edg|OPR|HeadlessChrome|Chrome|Safari)\/(\d+)/.exec(ua) ?? /^(curl|[\w.-]+)\/([\d.]+)/.exec(ua);
+  const os = /(Windows|Android|iPhone|iPad|Mac OS X|Linux|CrOS)/.exec(ua);
+  if (!browser) return ua ? ua.slice(0, 60) : 'Unknown client';
+  const name = browser[1] === 'Edg' ? 'Edge' : browser[1] === 'OPR' ? 'Opera' : browser[1];
+  return `${name} ${browser[2]}` + (os ? ` on ${os[1] === 'Mac OS X' ? 'macOS' : os[1]}` : '');
+}
+
 export function SettingsDialog({ onClose }: { onClose: () => void }) {
   const me = store.me!;
   const [sessions, setSessions] = useState<Session[] | null>(null);
@@ -229,7 +239,7 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
           {(sessions ?? []).map((s) => (
             <li key={s.id}>
               <div>
-                <strong>{s.user_agent || 'Unknown client'}</strong>
+                <strong title={s.user_agent}>{describeAgent(s.user_agent)}</strong>
                 {s.current && <span class="badge-inline">this browser</span>}
                 <div class="muted">
                   {s.ip} · last seen {new Date(s.last_seen_at).toLocaleDateString()} {formatTime(s.last_seen_at)}

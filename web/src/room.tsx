@@ -228,6 +228,7 @@ function MessageItem(props: { m: Message; compact: boolean; replied?: Message; o
       class={'message' + (props.compact ? ' compact' : '') + (mentioned ? ' mentioned' : '') + (m.deleted ? ' deleted' : '')}
       data-id={m.id}
       data-seq={m.seq}
+      tabIndex={0} // focus (Tab or tap) reveals the action buttons
     >
       {m.reply_to && (
         <div class="reply-quote">
