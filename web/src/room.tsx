@@ -290,15 +290,22 @@ function MessageList({ room, onReply }: { room: Room; onReply: (m: Message) => v
   for (const p of pending) items.push(<PendingItem key={p.client_id} p={p} room={room.id} />);
 
   return (
-    <div class="messages" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+    <div
+      class="messages"
+      ref={ref}
+      onScroll={onScroll}
+      tabIndex={0}
+      role="log"
+      aria-live="polite"
+      aria-relevant="additions"
+      aria-label="Messages"
+    >
       {tl?.nextBefore === null ? (
         <p class="history-start">This is the beginning of {store.roomTitle(room) || 'the room'}.</p>
       ) : (
         <p class="history-start">{store.isLoadingOlder(room.id) ? 'Loading older messages…' : ' '}</p>
       )}
-      <ol role="log" aria-live="polite" aria-relevant="additions">
-        {items}
-      </ol>
+      <ol>{items}</ol>
     </div>
   );
 }
