@@ -296,7 +296,27 @@ describe('web client end to end', { timeout: 240000 }, () => {
     await bob.getByText('still live').waitFor();
   });
 
-  test('8. phone width, settings with sessions, sign out', async () => {
+  test('8. an owner promotes a member and changes the topic; the other side follows live', async () => {
+    await openRoom(alice, room);
+    await openRoom(bob, room);
+    // As a plain member of a private room, bob may neither invite nor set the topic.
+    assert.equal(await bob.getByRole('button', { name: 'Invite' }).count(), 0);
+    assert.equal(await bob.getByRole('button', { name: 'Edit topic' }).count(), 0);
+    await alice.getByRole('button', { name: /^Members/ }).click();
+    const members = alice.getByRole('complementary', { name: 'Members' });
+    await members.getByRole('combobox', { name: `Role of ${bobName}` }).selectOption('moderator');
+    await members.getByText('· moderator').waitFor();
+    await bob.getByRole('button', { name: 'Invite' }).waitFor(); // role_changed reached bob
+    await alice.getByRole('button', { name: 'Edit topic' }).click();
+    const topic = alice.getByRole('textbox', { name: 'Topic' });
+    await topic.fill('Release 1.0 on Friday');
+    await topic.press('Enter');
+    await bob.locator('.topic', { hasText: 'Release 1.0 on Friday' }).waitFor();
+    await shot(alice, '14-members-roles');
+    await alice.getByRole('button', { name: /^Members/ }).click();
+  });
+
+  test('9. phone width, settings with sessions, sign out', async () => {
     const phone = await openPage(browser, { width: 390, height: 844 });
     await phone.goto(url);
     await phone.getByRole('button', { name: 'Sign in' }).last().waitFor();

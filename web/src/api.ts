@@ -58,6 +58,9 @@ export const api = {
   leave: (r: number) => call<void>('POST', `/rooms/${id(r)}/leave`),
   invite: (r: number, username: string) => call<void>('POST', `/rooms/${id(r)}/invite`, { username }),
   members: (r: number) => call<{ members: Member[] }>('GET', `/rooms/${id(r)}/members`),
+  setRole: (r: number, user: number, role: 'owner' | 'moderator' | 'member') =>
+    call<void>('PUT', `/rooms/${id(r)}/members/${id(user)}`, { role }),
+  removeMember: (r: number, user: number) => call<void>('DELETE', `/rooms/${id(r)}/members/${id(user)}`),
   read: (r: number, seq: number) => call<void>('POST', `/rooms/${id(r)}/read`, { seq }),
   dm: (username: string) => call<{ room: Room }>('POST', '/dms', { username }),
 

@@ -7,7 +7,7 @@ import { plainText } from './markdown';
 import { Markdown } from './render';
 import { store } from './store';
 import { dayKey, type Pending } from './timeline';
-import type { Member, Message, Room } from './types';
+import type { Member, Message, Role, Room } from './types';
 
 const reactionChoices = ['👍', '❤️', '😄', '🎉', '👀', '✅'];
 
@@ -15,6 +15,8 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
   const { room } = props;
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showMembers, setShowMembers] = useState(false);
+  const [editingTopic, setEditingTopic] = useState(false);
+  const canTopic = room.kind === 'direct' || room.my_role === 'owner' || room.my_role === 'moderator';
   useEffect(() => setReplyTo(null), [room.id]);
   const canInvite = room.kind === 'public' || room.my_role === 'owner' || room.my_role === 'moderator';
   const title = store.roomTitle(room);
@@ -38,7 +40,20 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
               </>
             )}
           </h2>
-          {room.topic && <p class="topic">{room.topic}</p>}
+          {editingTopic ? (
+            <TopicEditor room={room} onDone={() => setEditingTopic(false)} />
+          ) : (
+            (room.topic || canTopic) && (
+              <p class="topic">
+                {room.topic}
+                {canTopic && (
+                  <button class="link topic-edit" onClick={() => setEditingTopic(true)}>
+                    {room.topic ? 'Edit topic' : 'Set a topic'}
+                  </button>
+                )}
+              </p>
+            )
+          )}
         </div>
         <div class="room-actions">
           <button aria-expanded={showMembers} onClick={() => setShowMembers(!showMembers)}>
@@ -63,20 +78,123 @@ export function PresenceDot({ user }: { user?: number }) {
   return <span class={`presence presence-${status}`} role="img" aria-label={status} title={status} />;
 }
 
+// Roles the current user may give to a member with role `theirs` (docs/protocol.md policy):
+// owners set any role; moderators promote members to moderator; nobody else changes roles.
+function assignableRoles(mine: Room['my_role'], theirs: Role): Role[] {
+  if (mine === 'owner') return ['owner', 'moderator', 'member'];
+  if (mine === 'moderator' && theirs === 'member') return ['moderator', 'member'];
+  return [];
+}
+
+function canRemove(mine: Room['my_role'], theirs: Role): boolean {
+  return mine === 'owner' || (mine === 'moderator' && theirs === 'member');
+}
+
 function MemberList({ room }: { room: Room }) {
   const members: Member[] = store.members.get(room.id) ?? [];
+  const [error, setError] = useState('');
+  const [confirm, setConfirm] = useState<number | null>(null);
+  const act = (f: () => Promise<unknown>) => {
+    setError('');
+    f()
+      .then(() => store.loadMembers(room.id))
+      .catch((e) => setError((e as Error).message));
+  };
   return (
     <aside class="members" aria-label="Members">
       <h3>Members</h3>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <ul>
-        {members.map((m) => (
-          <li key={m.id}>
-            <PresenceDot user={m.id} /> {m.username}
-            {m.role !== 'member' && <span class="muted"> · {m.role}</span>}
-          </li>
-        ))}
+        {members.map((m) => {
+          const me = m.id === store.me?.id;
+          const roles = room.kind === 'direct' || me ? [] : assignableRoles(room.my_role, m.role);
+          return (
+            <li key={m.id}>
+              <div>
+                <PresenceDot user={m.id} /> {m.username}
+                {m.role !== 'member' && <span class="muted"> · {m.role}</span>}
+              </div>
+              {roles.length > 0 && (
+                <select
+                  aria-label={`Role of ${m.username}`}
+                  value={m.role}
+                  onChange={(e) => {
+                    const role = e.currentTarget.value as Role;
+                    act(() => api.setRole(room.id, m.id, role));
+                  }}
+                >
+                  {[...new Set([m.role, ...roles])].map((r) => (
+                    <option key={r} value={r}>
+                      {r}
+                    </option>
+                  ))}
+                </select>
+              )}
+              {room.kind !== 'direct' && !me && canRemove(room.my_role, m.role) &&
+                (confirm === m.id ? (
+                  <span>
+                    <button class="danger" onClick={() => act(() => api.removeMember(room.id, m.id))}>
+                      Remove {m.username}
+                    </button>
+                    <button onClick={() => setConfirm(null)}>Cancel</button>
+                  </span>
+                ) : (
+                  <button onClick={() => setConfirm(m.id)} aria-label={`Remove ${m.username} from the room`}>
+                    Remove
+                  </button>
+                ))}
+            </li>
+          );
+        })}
       </ul>
     </aside>
+  );
+}
+
+function TopicEditor({ room, onDone }: { room: Room; onDone: () => void }) {
+  const [topic, setTopic] = useState(room.topic);
+  const [error, setError] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+  return (
+    <form
+      class="topic-editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        api
+          .setTopic(room.id, topic.trim())
+          .then(({ room: r }) => {
+            store.addRoom(r);
+            store.emit();
+            onDone();
+          })
+          .catch((err) => setError((err as Error).message));
+      }}
+    >
+      <input
+        aria-label="Topic"
+        maxLength={500}
+        value={topic}
+        onInput={(e) => setTopic(e.currentTarget.value)}
+        onKeyDown={(e) => e.key === 'Escape' && onDone()}
+        ref={input}
+      />
+      <button type="submit" class="primary">
+        Save
+      </button>
+      <button type="button" onClick={onDone}>
+        Cancel
+      </button>
+      {error && (
+        <span class="error" role="alert">
+          {error}
+        </span>
+      )}
+    </form>
   );
 }
 
@@ -172,15 +290,22 @@ function MessageList({ room, onReply }: { room: Room; onReply: (m: Message) => v
   for (const p of pending) items.push(<PendingItem key={p.client_id} p={p} room={room.id} />);
 
   return (
-    <div class="messages" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Messages">
+    <div
+      class="messages"
+      ref={ref}
+      onScroll={onScroll}
+      tabIndex={0}
+      role="log"
+      aria-live="polite"
+      aria-relevant="additions"
+      aria-label="Messages"
+    >
       {tl?.nextBefore === null ? (
         <p class="history-start">This is the beginning of {store.roomTitle(room) || 'the room'}.</p>
       ) : (
         <p class="history-start">{store.isLoadingOlder(room.id) ? 'Loading older messages…' : ' '}</p>
       )}
-      <ol role="log" aria-live="polite" aria-relevant="additions">
-        {items}
-      </ol>
+      <ol>{items}</ol>
     </div>
   );
 }
