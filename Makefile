@@ -91,6 +91,8 @@ bench: build
 	$(BUILD)/bench/ws_throughput 8 48 10 0
 	$(BUILD)/bench/ws_throughput 4 16 10 2
 	$(BUILD)/bench/ws_idle_memory 10000 2000
+	$(BUILD)/bench/jobs_throughput 2000 8
+	$(BUILD)/bench/jobs_throughput 2000 32
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -160,7 +160,7 @@ struct worker_settings {
   std::string log_level = "info";
   int fetch_batch = 16;
   milliseconds fetch_wait{1000};
-  int concurrency = 8;                 // jobs run at once
+  int concurrency = 32;                // jobs run at once (each mostly waits on I/O)
   int max_deliver = 5;                 // must match the consumer; then dead-lettered
   milliseconds retry_backoff{1000};    // NAK delay, doubled per delivery
   seconds verify_token_ttl{24 * 3600};

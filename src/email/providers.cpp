@@ -129,7 +129,14 @@ class https_provider final : public provider {
     json::object body{{"from", s_.from_address}, {"from_name", s_.from_name}, {"to", m.to},
                       {"subject", m.subject},    {"text", m.text},            {"tag", m.kind}};
     std::string payload = json::serialize(body);
-    curl_handle c;
+    // One handle per pool thread: its connection cache keeps the TLS session to the provider
+    // open between emails instead of a handshake per email.
+    thread_local curl_handle c;
+    if (c.headers) {
+      curl_slist_free_all(c.headers);
+      c.headers = nullptr;
+    }
+    if (c.h) curl_easy_reset(c.h);
     if (!c.h) {
       out.retryable = true;
       out.error = "curl init failed";

@@ -39,7 +39,8 @@ worker_process::worker_process(worker_options opts) : opts_(std::move(opts)) {
   toml += "[nats]\nurl = " + quote_toml(opts_.nats_url) + "\nuser = \"redoubt_worker\"\npassword_file = " +
           quote_toml(dir_ + "/nats.pass") + "\nca_file = " + quote_toml(opts_.nats_ca_file) + "\n";
   toml += "[jobs]\nverify_key_files = [" + keys + "]\n";
-  toml += "[worker]\npublic_origin = \"https://localhost:8443\"\nlog_level = \"debug\"\nfetch_wait_ms = 200\n"
+  toml += "[worker]\npublic_origin = \"https://localhost:8443\"\nlog_level = " + quote_toml(opts_.log_level) +
+          "\nfetch_wait_ms = 200\n"
           "metrics_file = " + quote_toml(dir_ + "/metrics.prom") + "\n" + opts_.extra_worker_toml;
   toml += opts_.email_toml;
   write_secret_file(config_path_, toml);
@@ -57,12 +58,14 @@ worker_process::~worker_process() {
 void worker_process::start() {
   if (running()) throw std::logic_error("worker already running");
   auto before = log().size();
+  // The metrics file is written once the worker is connected and running (any log level).
+  std::error_code ec;
+  std::filesystem::remove(dir_ + "/metrics.prom", ec);
   pid_ = spawn_logged({REDOUBT_WORKER_BIN, "--config", config_path_}, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
     auto text = log();
-    if (text.find("\"started\"", before) != std::string::npos || text.find(" started", before) != std::string::npos)
-      return;
+    if (std::filesystem::exists(dir_ + "/metrics.prom")) return;
     reap(false);
     if (pid_ <= 0) throw std::runtime_error("redoubt-worker exited during startup; log:\n" + text.substr(before));
     if (std::chrono::steady_clock::now() > deadline) {

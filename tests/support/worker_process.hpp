@@ -18,6 +18,7 @@ struct worker_options {
   std::vector<std::string> verify_key_files;
   std::string email_toml;  // the whole [email] section
   std::string extra_worker_toml = "retry_backoff_ms = 200\n";  // lines in [worker]
+  std::string log_level = "debug";
 };
 
 class worker_process {
