@@ -16,6 +16,7 @@
 #include "support/email_sink.hpp"
 #include "support/nats_server.hpp"
 #include "support/process_util.hpp"
+#include "support/smtp_sink.hpp"
 #include "support/worker_process.hpp"
 
 namespace redoubt::test {
@@ -420,6 +421,44 @@ TEST(Jobs, EmailWebhookChecksSignatureWindowSizeAndSchemaAndBouncesStopMail) {
     return !j.empty() && trim(psql("SELECT outcome FROM processed_jobs WHERE job_id = '" + j + "'")) == "skipped";
   })) << e.worker->log();
   EXPECT_EQ(emails_to(u.email).size(), 1u);
+}
+
+TEST(Jobs, SmtpProviderDeliversOverImplicitTls13) {
+  auto& e = env();
+  e.worker->stop();  // the HTTPS worker steps aside; jobs wait in the stream meanwhile
+  smtp_sink smtp;
+  auto& nats = nats_server::shared();
+  worker_options wo;
+  wo.nats_url = nats.url();
+  wo.nats_password = nats.password(nats_role::worker);
+  wo.nats_ca_file = nats.ca_file();
+  wo.verify_key_files = {e.public_key_file};
+  wo.email_toml = "[email]\nprovider = \"smtp\"\nsmtp_url = " + quote_toml(smtp.url()) + "\nca_file = " +
+                  quote_toml(smtp.ca_file()) + "\nfrom_address = \"redoubt@example.test\"\nfrom_name = \"Redoubt Test\"\n";
+  {
+    worker_process smtp_worker(wo);
+    smtp_worker.start();
+    auto u = sign_up("js");
+    ASSERT_TRUE(eventually([&] {
+      for (auto& m : smtp.messages())
+        if (!m.rcpt_to.empty() && m.rcpt_to[0] == u.email) return true;
+      return false;
+    })) << smtp_worker.log();
+    smtp_message msg;
+    for (auto& m : smtp.messages())
+      if (!m.rcpt_to.empty() && m.rcpt_to[0] == u.email) msg = m;
+    EXPECT_EQ(msg.mail_from, "redoubt@example.test");
+    ASSERT_EQ(msg.rcpt_to.size(), 1u);
+    EXPECT_NE(msg.data.find("To: <" + u.email + ">\r\n"), std::string::npos) << msg.data;
+    EXPECT_NE(msg.data.find("From: \"Redoubt Test\" <redoubt@example.test>\r\n"), std::string::npos);
+    EXPECT_NE(msg.data.find("Subject: Confirm your email address for Redoubt\r\n"), std::string::npos);
+    EXPECT_NE(msg.data.find("X-Redoubt-Correlation-Id: " + u.request_id + "\r\n"), std::string::npos);
+    auto token = token_from_email(msg.data);
+    ASSERT_EQ(token.size(), 43u);
+    auto anon = e.server->client();
+    EXPECT_EQ(anon.post("/api/v1/auth/verify-email", json::object{{"token", token}}).status, 200);
+  }
+  e.worker->start();
 }
 
 }  // namespace
