@@ -109,7 +109,7 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
   }
 
   handler_result res;
-  if (job.type == "verify_email" || job.type == "password_reset") {
+  if (job.type == "verify_email" || job.type == "password_reset" || job.type == "notify_unread") {
     boost::system::error_code ec;
     auto payload = json::parse(job.payload_json, ec);
     const json::value* uid = !ec && payload.is_object() ? payload.get_object().if_contains("user_id") : nullptr;
@@ -117,7 +117,10 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
       co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
       co_return;
     }
-    res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
+    if (job.type == "notify_unread")
+      res = co_await run_notify_job(job.id, job.correlation_id, uid->get_int64());
+    else
+      res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
   } else {
     co_await reject(d, "unknown_type", job.id, job.type, job.correlation_id);
     co_return;
@@ -159,6 +162,58 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
   log::warn("job_failed", {{"job_id", job.id}, {"type", job.type}, {"delivery", deliveries}, {"error", res.error}});
   co_await repo_.complete_job(job.id, job.type, "dead_lettered", job.correlation_id);
   co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_notify_job(const std::string& job_id,
+                                                                       const std::string& correlation_id,
+                                                                       std::int64_t user_id) {
+  auto rec = co_await repo_.find_recipient(user_id);
+  if (!rec) co_return handler_result{outcome::retry, rec.error().message};
+  // Only verified, deliverable addresses get notifications.
+  if (!*rec || (*rec)->disabled || (*rec)->undeliverable || !(*rec)->email_verified)
+    co_return handler_result{outcome::skipped, {}};
+  const auto& r = **rec;
+  // Checked now, not when the job was queued: what was read meanwhile is not mailed.
+  auto unread = co_await repo_.unread_for_notification(user_id);
+  if (!unread) co_return handler_result{outcome::retry, unread.error().message};
+  if (unread->empty()) co_return handler_result{outcome::skipped, {}};
+
+  email::email_message m;
+  m.to = r.email;
+  m.idempotency_key = job_id;
+  m.correlation_id = correlation_id;
+  m.kind = "notify_unread";
+  m.subject = "You have unread messages in Redoubt";
+  std::string name = r.display_name.empty() ? r.username : r.display_name;
+  // Counts and room names only: the worker cannot read message bodies, and mail is no place
+  // for them.
+  m.text = "Hello " + name + ",\n\nwhile you were away:\n\n";
+  for (const auto& u : *unread) {
+    auto n = std::to_string(u.count);
+    if (u.direct)
+      m.text += "- " + n + (u.count == 1 ? " direct message" : " direct messages") + " from " + u.name + "\n";
+    else
+      m.text += "- " + n + (u.count == 1 ? " mention" : " mentions") + " in #" + u.name + "\n";
+  }
+  m.text += "\nOpen Redoubt to read them: " + s_.public_origin +
+            "/\n\nYou get this email because they stayed unread. Reading them in Redoubt stops these emails.\n";
+  auto sent = co_await asio::co_spawn(blocking_, send_task(&sender_, m), asio::use_awaitable);
+  if (!sent.ok) co_return handler_result{sent.retryable ? outcome::retry : outcome::fail, sent.error};
+  // mark_notified keeps the greatest of these, so one call per room is exact.
+  for (const auto& u : *unread) {
+    auto marked = co_await repo_.mark_notified(user_id, u.latest);
+    if (!marked) log::warn("notification_state_failed", {{"job_id", job_id}, {"error", marked.error().message}});
+  }
+  const storage::delivery_record rec_row{job_id, user_id, r.email, "notify_unread",
+                                         std::string(sender_.provider_name()), sent.provider_message_id,
+                                         correlation_id};
+  co_await repo_.record_delivery(rec_row);
+  log::info("email_sent", {{"job_id", job_id},
+                           {"type", "notify_unread"},
+                           {"correlation_id", correlation_id},
+                           {"provider", sender_.provider_name()},
+                           {"rooms", static_cast<std::int64_t>(unread->size())}});
+  co_return handler_result{outcome::done, {}};
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_email_job(const std::string& job_id,

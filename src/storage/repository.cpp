@@ -235,10 +235,10 @@ awaitable<result<std::vector<outbox_job>>> repository::claim_outbox(int limit, s
   // SKIP LOCKED: several server nodes relay side by side without publishing a row twice at once.
   REDOUBT_QUERY(r,
                 "UPDATE outbox o SET claimed_until = now() + make_interval(secs => $2) WHERE o.id IN ("
-                "SELECT id FROM outbox WHERE completed_at IS NULL AND expires_at > now() "
+                "SELECT id FROM outbox WHERE completed_at IS NULL AND expires_at > now() AND not_before <= now() "
                 "AND (claimed_until IS NULL OR claimed_until < now()) "
                 "AND (published_at IS NULL OR published_at < now() - make_interval(secs => $3)) "
-                "ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+                "ORDER BY not_before LIMIT $1 FOR UPDATE SKIP LOCKED) "
                 "RETURNING o.id, o.kind, o.payload::text, o.correlation_id, "
                 "extract(epoch FROM o.created_at)::bigint, extract(epoch FROM o.expires_at)::bigint",
                 params{p(static_cast<std::int64_t>(limit)), p(claim_seconds), p(republish_after_seconds)});

@@ -68,4 +68,37 @@ awaitable<result<void>> worker_repository::complete_job(const std::string& job_i
   co_return result<void>{};
 }
 
+awaitable<result<std::vector<unread_summary>>> worker_repository::unread_for_notification(std::int64_t user_id) {
+  REDOUBT_QUERY(r,
+                "WITH st AS (SELECT coalesce((SELECT notified_through FROM notification_state WHERE user_id = $1), "
+                "'-infinity'::timestamptz) AS t), "
+                "cand AS (SELECT mn.message_id AS id FROM mentions mn WHERE mn.user_id = $1 "
+                "UNION SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id AND r.kind = 'direct' "
+                "JOIN room_members me ON me.room_id = m.room_id AND me.user_id = $1 "
+                "WHERE m.author_id <> $1 AND m.created_at > (SELECT t FROM st)) "
+                "SELECT r.id, r.kind = 'direct', CASE WHEN r.kind = 'direct' THEN coalesce((SELECT u.username "
+                "FROM room_members o JOIN users u ON u.id = o.user_id WHERE o.room_id = r.id AND o.user_id <> $1 "
+                "LIMIT 1), '') ELSE r.name END, count(*), max(m.created_at)::text "
+                "FROM cand JOIN messages m ON m.id = cand.id "
+                "JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = $1 "
+                "JOIN rooms r ON r.id = m.room_id "
+                "WHERE m.seq > rm.last_read_seq AND m.deleted_at IS NULL AND m.created_at > (SELECT t FROM st) "
+                "GROUP BY r.id, r.kind, r.name ORDER BY r.id",
+                params{p(user_id)});
+  std::vector<unread_summary> out;
+  for (int i = 0; i < r->size(); ++i)
+    out.push_back(unread_summary{r->int64(i, 0), r->boolean(i, 1), std::string(r->text(i, 2)), r->int64(i, 3),
+                                 std::string(r->text(i, 4))});
+  co_return out;
+}
+
+awaitable<result<void>> worker_repository::mark_notified(std::int64_t user_id, const std::string& through) {
+  REDOUBT_QUERY(r,
+                "INSERT INTO notification_state (user_id, notified_through) VALUES ($1, $2::timestamptz) "
+                "ON CONFLICT (user_id) DO UPDATE SET notified_through = "
+                "greatest(notification_state.notified_through, EXCLUDED.notified_through)",
+                params{p(user_id), p(through)});
+  co_return result<void>{};
+}
+
 }  // namespace redoubt::storage

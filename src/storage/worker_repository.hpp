@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/errc.hpp"
 #include "db/pg.hpp"
@@ -32,6 +33,15 @@ struct delivery_record {
   std::string correlation_id;
 };
 
+// Unread mentions / direct messages of one room not yet covered by a notification email.
+struct unread_summary {
+  std::int64_t room_id = 0;
+  bool direct = false;
+  std::string name;  // room name, or the other member's username for a direct room
+  std::int64_t count = 0;
+  std::string latest;  // created_at of the newest one (timestamptz text)
+};
+
 class worker_repository {
  public:
   explicit worker_repository(std::shared_ptr<db::pool> pool) : pool_(std::move(pool)), audit_(pool_) {}
@@ -46,6 +56,9 @@ class worker_repository {
   // processed_jobs row + outbox.completed_at, in one statement. Idempotent.
   awaitable<result<void>> complete_job(const std::string& job_id, const std::string& kind, const std::string& outcome,
                                        const std::string& correlation_id);
+  // Still unread (past the read marker, not deleted) and newer than the last notification.
+  awaitable<result<std::vector<unread_summary>>> unread_for_notification(std::int64_t user_id);
+  awaitable<result<void>> mark_notified(std::int64_t user_id, const std::string& through);
   awaitable<result<void>> audit(const audit_entry& e) { return audit_.audit(e); }
 
  private:

@@ -62,6 +62,8 @@ jobs_env& env() {
   static std::unique_ptr<jobs_env> e = [] {
     nats_server::ack_wait_seconds = 4;  // a killed worker's job comes back quickly
     ensure_migrated();
+    // Unread-notification emails after 1 s instead of 15 min (read by the trigger per session).
+    psql("ALTER DATABASE redoubt SET redoubt.notify_delay_seconds = '1'");
     auto& nats = nats_server::shared();
     auto x = std::make_unique<jobs_env>();
     x->dir = make_temp_dir("redoubt-jobs-");
@@ -421,6 +423,54 @@ TEST(Jobs, EmailWebhookChecksSignatureWindowSizeAndSchemaAndBouncesStopMail) {
     return !j.empty() && trim(psql("SELECT outcome FROM processed_jobs WHERE job_id = '" + j + "'")) == "skipped";
   })) << e.worker->log();
   EXPECT_EQ(emails_to(u.email).size(), 1u);
+}
+
+std::vector<received_email> notifications_to(const std::string& address) {
+  std::vector<received_email> out;
+  for (auto& m : emails_to(address))
+    if (m.tag == "notify_unread") out.push_back(m);
+  return out;
+}
+
+TEST(Jobs, UnreadMentionsAndDirectMessagesAreMailedOnceBatchedAndNotOnceRead) {
+  auto& e = env();
+  auto a = sign_up("na");
+  auto b = sign_up("nb");
+  ASSERT_TRUE(eventually([&] { return emails_to(b.email).size() == 1; }));
+  auto anon = e.server->client();
+  ASSERT_EQ(anon.post("/api/v1/auth/verify-email", json::object{{"token", token_from_email(emails_to(b.email)[0].text)}})
+                .status,
+            200);
+  auto dm = a.http.post("/api/v1/dms", json::object{{"username", b.username}}).json().at("room").at("id").as_int64();
+  auto room = a.http.post("/api/v1/rooms", json::object{{"name", unique_name("notif")}, {"kind", "public"}})
+                  .json().at("room").at("id").as_int64();
+  auto rid = "/api/v1/rooms/" + std::to_string(room);
+  auto did = "/api/v1/rooms/" + std::to_string(dm);
+  ASSERT_EQ(b.http.post(rid + "/join", json::object{}).status, 200);
+  ASSERT_EQ(a.http.post(did + "/messages", json::object{{"client_id", "d1"}, {"body", "secret-body-one"}}).status, 201);
+  ASSERT_EQ(a.http.post(did + "/messages", json::object{{"client_id", "d2"}, {"body", "secret-body-two"}}).status, 201);
+  ASSERT_EQ(a.http.post(rid + "/messages", json::object{{"client_id", "m1"}, {"body", "hey @" + b.username}}).status,
+            201);
+  ASSERT_TRUE(eventually([&] { return !notifications_to(b.email).empty(); })) << e.worker->log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto mails = notifications_to(b.email);
+  ASSERT_EQ(mails.size(), 1u) << "one email for all of them";
+  EXPECT_NE(mails[0].text.find("2 direct messages from " + a.username), std::string::npos) << mails[0].text;
+  EXPECT_NE(mails[0].text.find("1 mention in #"), std::string::npos) << mails[0].text;
+  EXPECT_EQ(mails[0].text.find("secret-body"), std::string::npos) << "no message content in email";
+  EXPECT_TRUE(notifications_to(a.email).empty()) << "nobody mentioned or messaged Alice; her address is unverified";
+
+  // Read before the delay is over: the job finds nothing unread and sends nothing.
+  auto ack = a.http.post(did + "/messages", json::object{{"client_id", "d3"}, {"body", "are you there?"}});
+  ASSERT_EQ(ack.status, 201);
+  auto seq = ack.json().at("seq").as_int64();
+  ASSERT_EQ(b.http.post(did + "/read", json::object{{"seq", seq}}).status, 204);
+  ASSERT_TRUE(eventually([&] {
+    return trim(psql("SELECT count(*) FROM processed_jobs p JOIN outbox o ON o.id = p.job_id WHERE o.kind = "
+                     "'notify_unread' AND o.payload->>'user_id' = '" + std::to_string(b.id) +
+                     "' AND p.outcome = 'skipped'")) == "1";
+  })) << e.worker->log();
+  EXPECT_EQ(notifications_to(b.email).size(), 1u);
 }
 
 TEST(Jobs, SmtpProviderDeliversOverImplicitTls13) {
