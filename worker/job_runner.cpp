@@ -121,6 +121,8 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
       res = co_await run_notify_job(job.id, job.correlation_id, uid->get_int64());
     else
       res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
+  } else if (job.type == "retention") {
+    res = co_await run_retention_job(job.id, job.correlation_id);
   } else {
     co_await reject(d, "unknown_type", job.id, job.type, job.correlation_id);
     co_return;
@@ -162,6 +164,25 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
   log::warn("job_failed", {{"job_id", job.id}, {"type", job.type}, {"delivery", deliveries}, {"error", res.error}});
   co_await repo_.complete_job(job.id, job.type, "dead_lettered", job.correlation_id);
   co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_retention_job(const std::string& job_id,
+                                                                          const std::string& correlation_id) {
+  constexpr int batch = 5000;
+  std::int64_t total = 0;
+  // Bounded batches keep each transaction short; a backlog beyond this waits for the next run.
+  for (int pass = 0; pass < 20; ++pass) {
+    auto n = co_await repo_.apply_retention(batch);
+    if (!n) co_return handler_result{outcome::retry, n.error().message};
+    total += *n;
+    if (*n < batch) break;
+  }
+  json::object details{{"erased", total}};
+  const storage::audit_entry entry{std::nullopt, "retention.applied", "job:" + job_id, "", correlation_id, "ok",
+                                   json::serialize(details)};
+  co_await repo_.audit(entry);
+  log::info("retention_applied", {{"job_id", job_id}, {"erased", total}});
+  co_return handler_result{total > 0 ? outcome::done : outcome::skipped, {}};
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_notify_job(const std::string& job_id,

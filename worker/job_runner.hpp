@@ -44,6 +44,8 @@ class job_runner {
  private:
   boost::asio::awaitable<handler_result> run_email_job(const std::string& job_id, const std::string& type,
                                                        const std::string& correlation_id, std::int64_t user_id);
+  boost::asio::awaitable<handler_result> run_retention_job(const std::string& job_id,
+                                                           const std::string& correlation_id);
   boost::asio::awaitable<handler_result> run_notify_job(const std::string& job_id, const std::string& correlation_id,
                                                         std::int64_t user_id);
   boost::asio::awaitable<void> reject(std::shared_ptr<queue::delivery> d, std::string reason, std::string job_id,

@@ -434,11 +434,27 @@ awaitable<http_response> router::dispatch(http_request& req) {
     if (rest.size() == 2 && m == "PATCH") {
       auto body = body_object();
       if (!body) co_return error_response(body.error());
-      if (auto ok = proto::only_fields(*body, {"topic"}); !ok) co_return error_response(ok.error());
-      auto topic = proto::get_string(*body, "topic");
+      if (auto ok = proto::only_fields(*body, {"topic", "retention_days"}); !ok) co_return error_response(ok.error());
+      auto topic = proto::get_optional_string(*body, "topic");
       if (!topic) co_return error_response(topic.error());
-      auto ok = co_await ctx_.chat.set_topic(who, *id, *topic);
-      if (!ok) co_return error_response(ok.error());
+      const auto* retention = body->if_contains("retention_days");
+      // One change per request, so a refused one never leaves the other half done.
+      if (static_cast<bool>(*topic) == (retention != nullptr))
+        co_return error_response(errc::invalid_argument, "send exactly one of topic, retention_days");
+      std::optional<std::int64_t> days;
+      if (retention) {
+        if (retention->is_null()) days = 0;
+        else if (retention->is_int64() && retention->get_int64() > 0) days = retention->get_int64();
+        else co_return error_response(errc::invalid_argument, "retention_days must be a positive integer or null");
+      }
+      if (days) {
+        auto ok = co_await ctx_.chat.set_retention(who, *id, *days);
+        if (!ok) co_return error_response(ok.error());
+      }
+      if (*topic) {
+        auto ok = co_await ctx_.chat.set_topic(who, *id, **topic);
+        if (!ok) co_return error_response(ok.error());
+      }
       auto room = co_await ctx_.chat.get_room(who, *id);
       if (!room) co_return error_response(room.error());
       co_return json_response(200, json::object{{"room", proto::room_json(*room)}});

@@ -275,6 +275,7 @@ result<settings> load_settings(const std::string& path) {
   r.duration("jobs", "republish_after_s", s.jobs.republish_after, 1, 7 * 86400);
   r.integer("jobs", "relay_batch", s.jobs.relay_batch, 1, 10000);
   r.duration("jobs", "publish_timeout_ms", s.jobs.publish_timeout, 100, 600000);
+  r.duration("jobs", "retention_interval_s", s.jobs.retention_interval, 1, 7 * 86400);
   std::string webhook_secret_file;
   r.str("email_webhook", "secret_file", webhook_secret_file);
   r.duration("email_webhook", "tolerance_s", s.email_webhook.tolerance, 10, 3600);

@@ -48,6 +48,11 @@ result<void> authorize(const actor& who, action what, const room_facts& room,
       if (!at_least(room.actor_role, room_role::moderator))
         return denied("only moderators and owners change the topic");
       return {};
+    case action::set_retention:
+      if (!member) return denied("not a member");
+      if (room.kind == room_kind::direct) return {};
+      if (room.actor_role != room_role::owner) return denied("only owners change the retention");
+      return {};
     case action::rename:
       if (room.kind == room_kind::direct) return denied("direct conversations have no name");
       if (!at_least(room.actor_role, room_role::owner)) return denied("only owners rename a room");

@@ -18,6 +18,7 @@ enum class action {
   post,            // send messages, typing, read markers, react
   invite,          // add another user (private rooms)
   set_topic,
+  set_retention,   // how long messages are kept
   rename,
   edit_message,
   delete_message,

@@ -102,6 +102,7 @@ struct jobs_settings {
   seconds republish_after{300};       // published but not completed by the worker: publish again
   int relay_batch = 100;
   milliseconds publish_timeout{5000};  // waiting for the JetStream publish ack
+  seconds retention_interval{3600};    // how often the retention job is queued
 };
 
 // The email provider's delivery/bounce webhook (POST /api/v1/hooks/email).

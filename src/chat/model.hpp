@@ -62,6 +62,7 @@ struct room {
   std::int64_t mentions_unread = 0;
   std::int64_t member_count = 0;
   std::vector<user_id> dm_members;  // direct rooms only
+  int retention_days = 0;           // 0 = messages are kept
 };
 
 struct member {

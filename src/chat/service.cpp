@@ -192,6 +192,15 @@ awaitable<result<void>> service::set_topic(const auth::actor& who, room_id id, s
   co_return result<void>{};
 }
 
+awaitable<result<void>> service::set_retention(const auth::actor& who, room_id id, std::int64_t days) {
+  auto f = co_await facts(id, who.id);
+  if (!f) co_return f.error();
+  if (auto ok = auth::authorize(who, auth::action::set_retention, *f); !ok) co_return ok.error();
+  if (days < 0 || days > 36500)
+    co_return make_error(errc::invalid_argument, "retention_days must be 1-36500, or null to keep messages");
+  co_return co_await repo_.set_retention(id, static_cast<int>(days), who.id);
+}
+
 awaitable<result<void>> service::set_member_role(const auth::actor& who, room_id id, user_id member,
                                                  room_role role) {
   auto f = co_await facts(id, who.id);

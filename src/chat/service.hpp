@@ -57,6 +57,8 @@ class service {
   awaitable<result<void>> leave(const auth::actor& who, room_id room);
   awaitable<result<void>> invite(const auth::actor& who, room_id room, const std::string& username);
   awaitable<result<void>> set_topic(const auth::actor& who, room_id room, std::string topic);
+  // days 0 = keep messages; otherwise 1..36500.
+  awaitable<result<void>> set_retention(const auth::actor& who, room_id room, std::int64_t days);
   awaitable<result<void>> set_member_role(const auth::actor& who, room_id room, user_id member, room_role role);
   awaitable<result<void>> remove_member(const auth::actor& who, room_id room, user_id member);
   awaitable<result<history_page>> history(const auth::actor& who, room_id room, seq_t before, int limit);

@@ -28,6 +28,8 @@ json::object room_json(const chat::room& r) {
   o["created_at"] = r.created_at;
   o["last_seq"] = r.last_seq;
   o["member_count"] = r.member_count;
+  if (r.retention_days > 0) o["retention_days"] = r.retention_days;
+  else o["retention_days"] = nullptr;
   o["my_role"] = chat::to_string(r.my_role);
   if (r.my_role != chat::room_role::none) {
     o["last_read_seq"] = r.my_last_read_seq;

@@ -93,8 +93,15 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
   auto backoff = self->settings.relay_interval;
   int passes = 0;
+  auto next_retention = std::chrono::steady_clock::now();
   while (!self->stopped.load()) {
     self->woken.store(false);
+    // The periodic job: queued here (any node may; a pending one blocks more), run by the worker.
+    if (std::chrono::steady_clock::now() >= next_retention) {
+      next_retention = std::chrono::steady_clock::now() + self->settings.retention_interval;
+      auto queued = co_await self->repo.enqueue_retention_job();
+      if (!queued) log::warn("retention_enqueue_failed", {{"error", queued.error().message}});
+    }
     int n = co_await relay_batch(self);
     if (++passes % 16 == 0) {
       auto counts = co_await self->repo.outbox_counts_now();

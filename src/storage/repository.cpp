@@ -66,7 +66,7 @@ constexpr const char* room_columns =
     "r.id, r.kind, r.name, r.topic, iso(r.created_at), r.last_seq, coalesce(m.role, 'none'), "
     "coalesce(m.last_read_seq, 0), (SELECT count(*) FROM room_members c WHERE c.room_id = r.id), "
     "CASE WHEN r.kind = 'direct' THEN (SELECT string_agg(d.user_id::text, ' ' ORDER BY d.user_id) "
-    "FROM room_members d WHERE d.room_id = r.id) ELSE '' END";
+    "FROM room_members d WHERE d.room_id = r.id) ELSE '' END, coalesce(r.retention_days, 0)";
 
 chat::room read_room(const db::rows& r, int row) {
   chat::room out;
@@ -80,6 +80,7 @@ chat::room read_room(const db::rows& r, int row) {
   out.my_last_read_seq = r.int64(row, 7);
   out.member_count = r.int64(row, 8);
   for (auto& w : split_words(r.text(row, 9))) out.dm_members.push_back(std::stoll(w));
+  out.retention_days = static_cast<int>(r.int64(row, 10));
   return out;
 }
 
@@ -418,6 +419,26 @@ awaitable<result<chat::room>> repository::open_direct(chat::user_id a, chat::use
   co_return std::move(**room);
 }
 
+awaitable<result<void>> repository::set_retention(chat::room_id room, int days, chat::user_id actor) {
+  REDOUBT_QUERY(r,
+                "WITH u AS (UPDATE rooms SET retention_days = nullif($2, 0) WHERE id = $1) "
+                "INSERT INTO audit_log (actor_id, action, target, details) VALUES ($3, 'room.retention', "
+                "'room:' || $1, jsonb_build_object('retention_days', $2))",
+                params{p(room), p(static_cast<std::int64_t>(days)), p(actor)});
+  co_return result<void>{};
+}
+
+awaitable<result<bool>> repository::enqueue_retention_job() {
+  REDOUBT_QUERY(r,
+                "INSERT INTO outbox (kind, payload, correlation_id, expires_at) "
+                "SELECT 'retention', '{}', 'retention', now() + interval '1 hour' "
+                "WHERE EXISTS (SELECT 1 FROM rooms WHERE retention_days IS NOT NULL) "
+                "AND NOT EXISTS (SELECT 1 FROM outbox WHERE kind = 'retention' AND completed_at IS NULL "
+                "AND expires_at > now())",
+                {});
+  co_return r->affected() > 0;
+}
+
 awaitable<result<std::optional<chat::room>>> repository::get_room(chat::room_id room,
                                                                   chat::user_id viewer) {
   REDOUBT_QUERY(r,
@@ -442,8 +463,8 @@ awaitable<result<std::vector<chat::room>>> repository::rooms_of(chat::user_id us
   std::vector<chat::room> out;
   for (int i = 0; i < r->size(); ++i) {
     auto room = read_room(*r, i);
-    room.unread = r->int64(i, 10);
-    room.mentions_unread = r->int64(i, 11);
+    room.unread = r->int64(i, 11);
+    room.mentions_unread = r->int64(i, 12);
     out.push_back(std::move(room));
   }
   co_return out;

@@ -115,6 +115,10 @@ class repository {
   awaitable<result<std::int64_t>> owner_count(chat::room_id room);
   awaitable<result<chat::seq_t>> set_topic(chat::room_id room, const std::string& topic,
                                            chat::user_id actor);
+  // 0 turns retention off. Audited in the same statement.
+  awaitable<result<void>> set_retention(chat::room_id room, int days, chat::user_id actor);
+  // Queues the periodic retention job unless one is pending or no room has retention.
+  awaitable<result<bool>> enqueue_retention_job();
   awaitable<result<void>> set_read(chat::room_id room, chat::user_id user, chat::seq_t seq);
 
   // Messages.

@@ -92,6 +92,11 @@ awaitable<result<std::vector<unread_summary>>> worker_repository::unread_for_not
   co_return out;
 }
 
+awaitable<result<std::int64_t>> worker_repository::apply_retention(int limit) {
+  REDOUBT_QUERY(r, "SELECT apply_retention($1)", params{p(static_cast<std::int64_t>(limit))});
+  co_return r->int64(0, 0);
+}
+
 awaitable<result<void>> worker_repository::mark_notified(std::int64_t user_id, const std::string& through) {
   REDOUBT_QUERY(r,
                 "INSERT INTO notification_state (user_id, notified_through) VALUES ($1, $2::timestamptz) "

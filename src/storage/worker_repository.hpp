@@ -59,6 +59,8 @@ class worker_repository {
   // Still unread (past the read marker, not deleted) and newer than the last notification.
   awaitable<result<std::vector<unread_summary>>> unread_for_notification(std::int64_t user_id);
   awaitable<result<void>> mark_notified(std::int64_t user_id, const std::string& through);
+  // Erases the content of messages past their room's retention, at most `limit`; returns how many.
+  awaitable<result<std::int64_t>> apply_retention(int limit);
   awaitable<result<void>> audit(const audit_entry& e) { return audit_.audit(e); }
 
  private:

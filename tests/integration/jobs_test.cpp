@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 
 #include <ctime>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -81,7 +82,7 @@ jobs_env& env() {
                     "\nuser = \"redoubt_server\"\npassword_file = " + quote_toml(x->dir + "/nats-server.pass") +
                     "\nca_file = " + quote_toml(nats.ca_file()) + "\n[jobs]\nsigning_key_file = " +
                     quote_toml(x->secret_key_file) +
-                    "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\n"
+                    "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\nretention_interval_s = 1\n"
                     "[email_webhook]\nsecret_file = " +
                     quote_toml(x->dir + "/webhook.secret") + "\n";
     x->server = std::make_unique<server_process>(so);
@@ -471,6 +472,53 @@ TEST(Jobs, UnreadMentionsAndDirectMessagesAreMailedOnceBatchedAndNotOnceRead) {
                      "' AND p.outcome = 'skipped'")) == "1";
   })) << e.worker->log();
   EXPECT_EQ(notifications_to(b.email).size(), 1u);
+}
+
+TEST(Jobs, RetentionErasesOldMessagesOnlyInRoomsThatAskForIt) {
+  auto& e = env();
+  auto a = sign_up("ra");
+  auto b = sign_up("rb");
+  auto make = [&](const std::string& prefix) {
+    return a.http.post("/api/v1/rooms", json::object{{"name", unique_name(prefix)}, {"kind", "public"}})
+        .json().at("room").at("id").as_int64();
+  };
+  auto kept = make("keep");
+  auto short_lived = make("ret");
+  auto rid = "/api/v1/rooms/" + std::to_string(short_lived);
+  auto kid = "/api/v1/rooms/" + std::to_string(kept);
+  ASSERT_EQ(b.http.post(rid + "/join", json::object{}).status, 200);
+  EXPECT_EQ(b.http.patch(rid, json::object{{"retention_days", 1}}).status, 403) << "owners only";
+  EXPECT_EQ(a.http.patch(rid, json::object{{"retention_days", 0}}).status, 400);
+  EXPECT_EQ(a.http.patch(rid, json::object{{"retention_days", "1"}}).status, 400);
+  EXPECT_EQ(a.http.patch(rid, json::object{{"retention_days", 1}, {"topic", "both"}}).status, 400);
+  auto set = a.http.patch(rid, json::object{{"retention_days", 1}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json().at("room").at("retention_days").as_int64(), 1);
+  EXPECT_TRUE(a.http.get(kid).json().at("room").at("retention_days").is_null());
+
+  for (const auto& [path, cid, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {rid, "o1", "old-one"}, {rid, "o2", "old-two"}, {rid, "n1", "new-one"}, {kid, "k1", "old-kept"}})
+    ASSERT_EQ(a.http.post(path + "/messages", json::object{{"client_id", cid}, {"body", body}}).status, 201);
+  psql("UPDATE messages SET created_at = now() - interval '2 days' WHERE body IN ('old-one', 'old-two', 'old-kept') "
+       "AND room_id IN (" + std::to_string(short_lived) + ", " + std::to_string(kept) + ")");
+  ASSERT_TRUE(eventually([&] {
+    return trim(psql("SELECT count(*) FROM messages WHERE room_id = " + std::to_string(short_lived) +
+                     " AND body = '' AND deleted_at IS NOT NULL")) == "2";
+  })) << e.worker->log();
+  auto history = a.http.get(rid + "/messages").json().at("messages").as_array();
+  ASSERT_EQ(history.size(), 3u) << "tombstones keep the sequence gapless";
+  for (const auto& m : history) {
+    auto body = std::string(m.at("body").as_string());
+    EXPECT_TRUE(body.empty() || body == "new-one") << body;
+    if (body.empty()) {
+      EXPECT_TRUE(m.at("deleted").as_bool());
+    }
+  }
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM messages WHERE body = 'old-kept'")), "1") << "no retention, kept";
+  EXPECT_NE(trim(psql("SELECT count(*) FROM audit_log WHERE action = 'retention.applied'")), "0");
+  EXPECT_NE(trim(psql("SELECT count(*) FROM audit_log WHERE action = 'room.retention' AND target = 'room:" +
+                      std::to_string(short_lived) + "'")),
+            "0");
 }
 
 TEST(Jobs, SmtpProviderDeliversOverImplicitTls13) {

@@ -18,7 +18,7 @@ errc decide(action a, room_kind k, room_role r, std::optional<message_facts> m =
 TEST(Policy, NonMembersLearnNothingAboutPrivateOrDirectRooms) {
   for (auto k : {room_kind::private_room, room_kind::direct})
     for (auto a : {action::view_room, action::read_history, action::join, action::leave, action::post,
-                   action::invite, action::set_topic, action::rename, action::edit_message,
+                   action::invite, action::set_topic, action::set_retention, action::rename, action::edit_message,
                    action::delete_message, action::set_member_role, action::remove_member})
       EXPECT_EQ(decide(a, k, room_role::none), errc::not_found) << static_cast<int>(a);
   // Not even site administrators.
@@ -49,6 +49,9 @@ TEST(Policy, RoleTable) {
       {action::invite, room_kind::direct, errc::permission_denied, errc::permission_denied, errc::permission_denied},
       {action::set_topic, room_kind::public_room, errc::permission_denied, errc::ok, errc::ok},
       {action::set_topic, room_kind::direct, errc::ok, errc::ok, errc::ok},
+      {action::set_retention, room_kind::public_room, errc::permission_denied, errc::permission_denied, errc::ok},
+      {action::set_retention, room_kind::private_room, errc::permission_denied, errc::permission_denied, errc::ok},
+      {action::set_retention, room_kind::direct, errc::ok, errc::ok, errc::ok},
       {action::rename, room_kind::private_room, errc::permission_denied, errc::permission_denied, errc::ok},
       {action::leave, room_kind::public_room, errc::ok, errc::ok, errc::ok},
       {action::leave, room_kind::direct, errc::permission_denied, errc::permission_denied, errc::permission_denied},
