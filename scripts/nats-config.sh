@@ -73,6 +73,9 @@ tls {
   verify: false
   timeout: 5
 }
+# nats-server 2.9 has no fsync setting (sync_interval arrived in 2.10; 2.9 fsyncs on its own
+# schedule). An acknowledged job lost in an OS crash is not lost for Redoubt: the outbox row
+# stays incomplete and the relay publishes it again after jobs.republish_after_s.
 jetstream {
   store_dir: "$dir/js"
   max_memory_store: 64MB

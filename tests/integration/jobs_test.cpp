@@ -364,6 +364,7 @@ TEST(Jobs, WorkerKilledMidJobIsRedeliveredAndTheEffectHappensOnce) {
 
 TEST(Jobs, ProviderFailingRetriesOpensTheBreakerClosesItOnRecoveryNothingLost) {
   auto& e = env();
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the metrics file is rewritten every 0.5 s
   auto opened_before = e.worker->metric("redoubt_worker_email_breaker_opened_total");
   e.sink->set_mode(sink_mode::fail_500);
   auto a = sign_up("jf");
@@ -378,6 +379,25 @@ TEST(Jobs, ProviderFailingRetriesOpensTheBreakerClosesItOnRecoveryNothingLost) {
                          std::chrono::seconds(30)))
       << e.worker->log();
   EXPECT_TRUE(eventually([&] { return e.worker->metric("redoubt_worker_email_breaker_state") == 0; }));
+}
+
+TEST(Jobs, ProviderThatHangsIsTimedOutRetriedWithTheSameKeyAndMailedOnce) {
+  auto& e = env();
+  e.sink->set_mode(sink_mode::hang);  // takes the request, never answers
+  int requests_before = e.sink->requests();
+  int repeats_before = e.sink->repeats();
+  auto u = sign_up("jh");
+  // A second request can only come after the total timeout (2 s) ended the first call.
+  ASSERT_TRUE(eventually([&] { return e.sink->requests() >= requests_before + 2; }, std::chrono::seconds(20)))
+      << e.worker->log();
+  auto job = job_of(u.id, "verify_email");
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM processed_jobs WHERE job_id = '" + job + "'")), "0") << "not done yet";
+  e.sink->set_mode(sink_mode::ok);
+  ASSERT_TRUE(eventually([&] { return trim(psql("SELECT outcome FROM processed_jobs WHERE job_id = '" + job + "'")) == "done"; },
+                         std::chrono::seconds(30)))
+      << e.worker->log();
+  EXPECT_EQ(emails_to(u.email).size(), 1u) << "every retry carried the same Idempotency-Key";
+  EXPECT_GT(e.sink->repeats(), repeats_before);
 }
 
 http_response post_hook(https_client& c, const std::string& body, const std::string& ts, const std::string& sig) {
