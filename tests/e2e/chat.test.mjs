@@ -1,6 +1,8 @@
 // Two users in two browser contexts of a real Chromium against a real redoubt-server over TLS.
 // Scenarios share the users and rooms and run in order; each saves screenshots.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   bodies, foreignOriginServer, launch, messageIds, online, openPage, openRoom, send, serverLog, shot, sidebarRoom, signUp, sleep,
@@ -14,6 +16,21 @@ const room = 'project-' + suffix;
 const lobby = 'lobby-' + suffix;
 
 let browser, alice, bob;
+
+// The newest link to `page` in an email to `to` that redoubt-worker left in the mailbox dir.
+async function mailedLink(to, page) {
+  const dir = path.join(process.env.E2E_VAR, 'mail');
+  const pattern = new RegExp('https://\\S+' + page + '#token=[A-Za-z0-9_-]{43}');
+  for (let i = 0; i < 200; i++) {
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml'))) {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      const m = pattern.exec(text);
+      if (text.includes(`To: <${to}>`) && m) return m[0];
+    }
+    await sleep(100);
+  }
+  throw new Error(`no ${page} email to ${to}`);
+}
 
 function expectNoXss(page) {
   assert.deepEqual(page.dialogs, [], 'no dialog may open');
@@ -346,5 +363,43 @@ describe('web client end to end', { timeout: 240000 }, () => {
     await bob.getByRole('tab', { name: 'Sign in' }).waitFor();
     assert.equal(await bob.evaluate(() => fetch('/api/v1/me').then((r) => r.status)), 401);
     await phone.context().close();
+  });
+
+  test('10. email verification and password reset through the links the worker mailed', async () => {
+    const carolName = 'carol' + suffix;
+    const carol = await openPage(browser);
+    await signUp(carol, carolName);
+    await carol.getByRole('status').filter({ hasText: 'Please confirm your email address' }).waitFor();
+    await shot(carol, '15-verify-banner');
+    const verifyLink = await mailedLink(`${carolName}@example.test`, '/verify-email');
+    await carol.goto(verifyLink);
+    await carol.getByText('Your email address is confirmed.').waitFor();
+    assert.ok(!carol.url().includes('token'), 'the token leaves the address bar');
+    await carol.goto(url);
+    await carol.getByRole('navigation', { name: 'Rooms and direct messages' }).waitFor();
+    assert.equal(await carol.getByText('Please confirm your email address').count(), 0);
+
+    // Forgot password, from a signed-out browser.
+    const other = await openPage(browser);
+    await other.goto(url);
+    await other.getByRole('button', { name: 'Forgot password?' }).click();
+    await other.getByLabel('Email').fill(`${carolName}@example.test`);
+    await other.getByRole('button', { name: 'Send reset link' }).click();
+    await other.getByText('If an account uses this address').waitFor();
+    const resetLink = await mailedLink(`${carolName}@example.test`, '/reset-password');
+    await other.goto(resetLink);
+    await other.getByLabel('New password').fill('a fresh passphrase for carol 7');
+    await other.getByRole('button', { name: 'Change password' }).click();
+    await other.getByText('Your password is changed').waitFor();
+    await shot(other, '16-password-reset');
+    // Every session ended, the old one too.
+    assert.equal(await carol.evaluate(() => fetch('/api/v1/me').then((r) => r.status)), 401);
+    await other.goto(url);
+    await other.getByLabel('Username').fill(carolName);
+    await other.getByLabel('Password').fill('a fresh passphrase for carol 7');
+    await other.getByRole('button', { name: 'Sign in' }).last().click();
+    await other.getByRole('navigation', { name: 'Rooms and direct messages' }).waitFor();
+    await carol.context().close();
+    await other.context().close();
   });
 });

@@ -44,6 +44,10 @@ export const api = {
     call<{ user: User }>('POST', '/auth/register', { username, email, password }),
   login: (username: string, password: string) => call<{ user: User }>('POST', '/auth/login', { username, password }),
   logout: () => call<void>('POST', '/auth/logout'),
+  verifyEmail: (token: string) => call<{ email_verified: boolean }>('POST', '/auth/verify-email', { token }),
+  requestPasswordReset: (email: string) => call<{ status: string }>('POST', '/auth/password-reset', { email }),
+  confirmPasswordReset: (token: string, password: string) =>
+    call<void>('POST', '/auth/password-reset/confirm', { token, password }),
   me: () => call<{ user: User; session_id: number }>('GET', '/me'),
   sessions: () => call<{ sessions: Session[] }>('GET', '/sessions'),
   revokeSession: (s: number) => call<void>('DELETE', `/sessions/${id(s)}`),

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { AuthScreen } from './auth';
+import { ResetPasswordScreen, VerifyEmailScreen } from './email_links';
 import { BrowseRoomsDialog, CreateRoomDialog, SettingsDialog, UserDialog } from './dialogs';
 import { roomFromPath, roomPath, useStore } from './hooks';
 import { PresenceDot, RoomView } from './room';
@@ -10,6 +11,13 @@ import type { Room } from './types';
 type DialogName = 'create' | 'browse' | 'dm' | 'invite' | 'settings' | null;
 
 export function App() {
+  // Pages opened from email links work signed in or not.
+  if (location.pathname === '/verify-email') return <VerifyEmailScreen />;
+  if (location.pathname === '/reset-password') return <ResetPasswordScreen />;
+  return <ChatApp />;
+}
+
+function ChatApp() {
   const s = useStore();
   useEffect(() => {
     void s.init();
@@ -76,6 +84,11 @@ function Shell() {
         </div>
       )}
       <nav class="sidebar" aria-label="Rooms and direct messages">
+        {s.me!.email_verified === false && (
+          <p class="verify-banner" role="status">
+            Please confirm your email address: we sent a link to {s.me!.email}.
+          </p>
+        )}
         <div class="me">
           <PresenceDot user={s.me!.id} />
           <strong>{s.me!.username}</strong>

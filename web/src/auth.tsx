@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from './api';
+import { ForgotPasswordForm } from './email_links';
 import { store } from './store';
 
 export function AuthScreen() {
@@ -9,6 +10,7 @@ export function AuthScreen() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [forgot, setForgot] = useState(false);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -24,6 +26,15 @@ export function AuthScreen() {
       setBusy(false);
     }
   };
+
+  if (forgot)
+    return (
+      <main class="auth">
+        <h1>Redoubt</h1>
+        <h2>Forgot your password?</h2>
+        <ForgotPasswordForm onBack={() => setForgot(false)} />
+      </main>
+    );
 
   return (
     <main class="auth">
@@ -84,6 +95,11 @@ export function AuthScreen() {
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'login' ? 'Sign in' : 'Create account'}
         </button>
+        {mode === 'login' && (
+          <button type="button" class="link" onClick={() => setForgot(true)}>
+            Forgot password?
+          </button>
+        )}
       </form>
     </main>
   );

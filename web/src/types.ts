@@ -4,6 +4,7 @@ export interface User {
   username: string;
   display_name: string;
   email: string;
+  email_verified?: boolean;
   is_admin: boolean;
   created_at: string;
 }
