@@ -20,6 +20,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "app/config_file.hpp"
+#include "files_commands.hpp"
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
@@ -286,6 +287,13 @@ int main(int argc, char** argv) {
   nats_setup->add_option("--ca-file", nats_ca, "CA of the broker's certificate")->required();
   nats_setup->add_option("--password-file", nats_password_file, "redoubt_admin's password (0600)")->required();
   nats_setup->add_option("--hostname", nats_hostname, "name in the broker's certificate (default: URL host)");
+  auto* files_cmd = app.add_subcommand("files", "attachment store commands");
+  files_cmd->require_subcommand(1);
+  std::string key_file_out;
+  auto* files_keygen = files_cmd->add_subcommand("keygen", "create a master key file (no config)");
+  files_keygen->add_option("file", key_file_out)->required();
+  auto* files_rotate = files_cmd->add_subcommand("rotate-key", "add a master key and re-wrap every data key with it");
+  auto* files_verify = files_cmd->add_subcommand("verify", "report tampered, missing and orphaned files (exit 4)");
   CLI11_PARSE(app, argc, argv);
 
   crypto::init();
@@ -296,6 +304,7 @@ int main(int argc, char** argv) {
   }
   if (keygen->parsed()) return cmd_keygen_signing(secret_out, public_out);
   if (nats_setup->parsed()) return cmd_nats_setup(nats_url, nats_ca, nats_password_file, nats_hostname);
+  if (files_keygen->parsed()) return ctl::files_keygen(key_file_out);
   auto cfg = app::load_settings(config_path);
   if (!cfg) {
     std::cerr << "redoubtctl: " << cfg.error().message << "\n";
@@ -306,5 +315,7 @@ int main(int argc, char** argv) {
   if (audit_verify->parsed()) return cmd_audit_verify(*cfg);
   if (backup->parsed()) return cmd_backup(*cfg, backup_file);
   if (restore->parsed()) return cmd_restore(*cfg, backup_file);
+  if (files_rotate->parsed()) return ctl::files_rotate_key(*cfg);
+  if (files_verify->parsed()) return ctl::files_verify(*cfg);
   return 2;
 }

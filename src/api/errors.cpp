@@ -19,6 +19,7 @@ int http_status(errc code) noexcept {
     case errc::deadline_exceeded: return 503;
     case errc::unavailable: return 503;
     case errc::internal: return 500;
+    case errc::quota_exceeded: return 507;
   }
   return 500;
 }

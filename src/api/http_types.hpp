@@ -2,12 +2,18 @@
 // them; neither side sees the other's types.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/errc.hpp"
 
 namespace redoubt::api {
 
@@ -36,6 +42,33 @@ struct http_response {
   std::string content_type = "application/json";
   header_list headers;
   std::string body;
+};
+
+// A request body that is streamed instead of buffered (uploads); implemented by net/.
+class body_source {
+ public:
+  virtual ~body_source() = default;
+  // Reads the next piece into buf (0 = the body is complete). Errors: deadline_exceeded when
+  // nothing arrived within `timeout`, unavailable when the connection failed.
+  virtual boost::asio::awaitable<result<std::size_t>> read_some(char* buf, std::size_t len,
+                                                                std::chrono::seconds timeout) = 0;
+  virtual std::optional<std::uint64_t> content_length() const = 0;
+};
+
+// A response sent piece by piece (downloads); implemented by net/. start() adds the headers
+// every response carries (a handler's Content-Security-Policy and Cache-Control win).
+class body_sink {
+ public:
+  virtual ~body_sink() = default;
+  virtual boost::asio::awaitable<result<void>> start(const http_response& head, std::uint64_t content_length) = 0;
+  virtual boost::asio::awaitable<result<void>> write(std::string_view data) = 0;
+};
+
+// What a streamed handler did: answered normally (`response`), or streamed the response
+// itself; `close` asks for the connection to be closed (an unread body, a cut stream).
+struct stream_outcome {
+  std::optional<http_response> response;
+  bool close = false;
 };
 
 // The WebSocket side of one connection as api/ sees it; implemented by net::ws_session.

@@ -101,7 +101,8 @@ router::router(app_context ctx)
       per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip),
       history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst),
       web_(ctx.config.server.web_root.empty() ? static_files()
-                                              : static_files(ctx.config.server.web_root, static_files::limits{})) {
+                                              : static_files(ctx.config.server.web_root, static_files::limits{})),
+      attachments_(ctx.config, ctx.file_store, ctx.attachment_rows, ctx.repo, ctx.chat) {
   if (web_.enabled())
     log::info("web_root_loaded", {{"path", ctx.config.server.web_root}, {"files", web_.file_count()}});
 }
@@ -144,6 +145,91 @@ awaitable<upgrade_decision> router::authorize_upgrade(const http_request& req) {
   }
   d.session = std::move(*s);
   co_return d;
+}
+
+router::stream_kind router::streamed(const http_request& head) const {
+  const auto parts = split_path(head.path);
+  // POST /api/v1/rooms/{id}/attachments
+  if (head.method == "POST" && parts.size() == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "rooms" &&
+      parts[4] == "attachments")
+    return stream_kind::upload;
+  // GET|HEAD /api/v1/attachments/{id}
+  if ((head.method == "GET" || head.method == "HEAD") && parts.size() == 4 && parts[0] == "api" && parts[1] == "v1" &&
+      parts[2] == "attachments")
+    return stream_kind::download;
+  return stream_kind::none;
+}
+
+void router::log_request(const http_request& req, int status, std::chrono::steady_clock::time_point start) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+  ctx_.stats.count_request(status, static_cast<std::uint64_t>(us.count()));
+  log::info("http_request", {{"request_id", req.request_id}, {"method", req.method}, {"path", req.path.substr(0, 200)},
+                             {"status", status}, {"user_id", req.user_id}, {"ip", req.remote_ip}, {"us", us.count()}});
+}
+
+namespace {
+// A refusal of a streamed request before the handler ran; the upload body is unread, so the
+// connection closes after it.
+stream_outcome refused(http_response r, bool close) { return stream_outcome{std::move(r), close}; }
+}  // namespace
+
+awaitable<stream_outcome> router::handle_upload(http_request req, body_source& body) {
+  auto start = std::chrono::steady_clock::now();
+  stream_outcome out;
+  std::chrono::seconds retry{1};
+  const auto parts = split_path(req.path);
+  auto room = parse_id(parts[3]);
+  auto origin = req.header("origin");
+  if (!per_ip_.allow(req.remote_ip, &retry)) {
+    ctx_.stats.rate_limited.fetch_add(1);
+    auto r = error_response(errc::resource_exhausted, "too many requests");
+    r.headers.clear();
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<long>(1, retry.count())));
+    out = refused(std::move(r), true);
+  } else if (!origin.empty() && !origin_allowed(origin)) {
+    out = refused(error_response(errc::permission_denied, "cross-origin request refused"), true);
+  } else if (!room) {
+    out = refused(error_response(errc::not_found, "room not found"), true);
+  } else {
+    auto session = co_await session_of(req);
+    if (!session) {
+      out = refused(error_response(session.error()), true);
+    } else {
+      req.user_id = session->account.id;
+      const auth::actor who{session->account.id, session->account.is_admin};
+      out = co_await attachments_.upload(req, who, *room, body);
+    }
+  }
+  log_request(req, out.response ? out.response->status : 0, start);
+  co_return out;
+}
+
+awaitable<stream_outcome> router::handle_download(http_request req, body_sink& sink) {
+  auto start = std::chrono::steady_clock::now();
+  stream_outcome out;
+  std::chrono::seconds retry{1};
+  const auto parts = split_path(req.path);
+  auto id = parse_id(parts[3]);
+  if (!per_ip_.allow(req.remote_ip, &retry)) {
+    ctx_.stats.rate_limited.fetch_add(1);
+    auto r = error_response(errc::resource_exhausted, "too many requests");
+    r.headers.clear();
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<long>(1, retry.count())));
+    out = refused(std::move(r), false);
+  } else if (!id) {
+    out = refused(error_response(errc::not_found, "attachment not found"), false);
+  } else {
+    auto session = co_await session_of(req);
+    if (!session) {
+      out = refused(error_response(session.error()), false);
+    } else {
+      req.user_id = session->account.id;
+      const auth::actor who{session->account.id, session->account.is_admin};
+      out = co_await attachments_.download(req, who, *id, sink);
+    }
+  }
+  log_request(req, out.response ? out.response->status : 200, start);
+  co_return out;
 }
 
 awaitable<http_response> router::handle(http_request req) {
@@ -556,15 +642,19 @@ awaitable<http_response> router::dispatch(http_request& req) {
     if (rest.size() == 3 && rest[2] == "messages" && m == "POST") {
       auto body = body_object();
       if (!body) co_return error_response(body.error());
-      if (auto ok = proto::only_fields(*body, {"client_id", "body", "reply_to"}); !ok) co_return error_response(ok.error());
+      if (auto ok = proto::only_fields(*body, {"client_id", "body", "reply_to", "attachments"}); !ok)
+        co_return error_response(ok.error());
       auto cid = proto::get_string(*body, "client_id");
       if (!cid) co_return error_response(cid.error());
       auto text = proto::get_string(*body, "body");
       if (!text) co_return error_response(text.error());
       auto reply = proto::get_optional_int64(*body, "reply_to");
       if (!reply) co_return error_response(reply.error());
+      auto files = proto::get_optional_id_list(*body, "attachments", ctx_.config.limits.max_attachments_per_message);
+      if (!files) co_return error_response(files.error());
       const std::optional<auth::room_facts> unknown_facts;
-      auto out = co_await ctx_.chat.post(who, session->account.username, *id, *cid, *text, *reply, unknown_facts);
+      auto out = co_await ctx_.chat.post(who, session->account.username, *id, *cid, *text, *reply,
+                                         std::move(*files), unknown_facts);
       if (!out) co_return error_response(out.error());
       ctx_.stats.messages_acked.fetch_add(1);
       co_return json_response(out->status == chat::post_status::duplicate ? 200 : 201,
@@ -573,6 +663,26 @@ awaitable<http_response> router::dispatch(http_request& req) {
                                            {"duplicate", out->status == chat::post_status::duplicate}});
     }
     co_return error_response(errc::not_found, "no such endpoint");
+  }
+  if (rest.size() == 3 && rest[0] == "attachments" && (rest[2] == "meta" || rest[2] == "thumbnail") && m == "GET") {
+    auto id = parse_id(rest[1]);
+    if (!id) co_return error_response(errc::not_found, "attachment not found");
+    if (rest[2] == "meta") co_return co_await attachments_.meta(req, who, *id);
+    co_return co_await attachments_.thumbnail(req, who, *id);
+  }
+  if (rest.size() == 2 && rest[0] == "attachments" && m == "DELETE") {
+    auto id = parse_id(rest[1]);
+    if (!id) co_return error_response(errc::not_found, "attachment not found");
+    co_return co_await attachments_.discard(req, who, *id);
+  }
+  if (rest.size() == 2 && rest[0] == "me" && rest[1] == "storage" && m == "GET")
+    co_return co_await attachments_.my_storage(who);
+  if (rest.size() == 2 && rest[0] == "admin" && rest[1] == "storage" && m == "GET")
+    co_return co_await attachments_.all_storage(who);
+  if (rest.size() == 4 && rest[0] == "admin" && rest[1] == "users" && rest[3] == "quota" && m == "PUT") {
+    auto user = parse_id(rest[2]);
+    if (!user) co_return error_response(errc::not_found, "user not found");
+    co_return co_await attachments_.set_quota(req, who, *user);
   }
   if (rest.size() >= 2 && rest[0] == "messages") {
     auto id = parse_id(rest[1]);

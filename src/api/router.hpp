@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "api/attachments.hpp"
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
 #include "api/static_files.hpp"
@@ -32,6 +33,8 @@ struct upgrade_decision {
 
 struct app_context {
   const settings& config;
+  files::attachment_store* file_store;  // null = attachments disabled
+  storage::attachment_repository& attachment_rows;
   std::shared_ptr<db::pool> pool;
   storage::repository& repo;
   auth::accounts& accounts;
@@ -49,12 +52,20 @@ class router {
   // Checks Origin (allowlist), rate limits and the session cookie of a WebSocket upgrade.
   boost::asio::awaitable<upgrade_decision> authorize_upgrade(const http_request& req);
 
+  // Requests whose body (uploads) or response (downloads) is streamed; net/ asks this after
+  // reading the header and then calls the matching handle_ instead of handle().
+  enum class stream_kind { none, upload, download };
+  stream_kind streamed(const http_request& head) const;
+  boost::asio::awaitable<stream_outcome> handle_upload(http_request head, body_source& body);
+  boost::asio::awaitable<stream_outcome> handle_download(http_request head, body_sink& sink);
+
   app_context& context() { return ctx_; }
 
  private:
   boost::asio::awaitable<http_response> dispatch(http_request& req);
   boost::asio::awaitable<http_response> email_webhook(const http_request& req);
   boost::asio::awaitable<result<chat::session_info>> session_of(const http_request& req);
+  void log_request(const http_request& req, int status, std::chrono::steady_clock::time_point start);
   std::string render_metrics();
   bool origin_allowed(std::string_view origin) const;
 
@@ -62,6 +73,7 @@ class router {
   auth::rate_limiter per_ip_;
   auth::rate_limiter history_per_user_;
   static_files web_;  // the built web client; disabled when server.web_root is empty
+  attachment_endpoints attachments_;
 };
 
 // The session token from a Cookie header, if any.

@@ -219,7 +219,8 @@ bool ws_gateway::allow_message() {
 asio::awaitable<void> ws_gateway::on_text(std::string text) {
   ctx_.stats.ws_frames_in.fetch_add(1, std::memory_order_relaxed);
   std::optional<std::string> ref;
-  proto::frame_limits limits{ctx_.config.limits.max_message_body_chars};
+  proto::frame_limits limits{ctx_.config.limits.max_message_body_chars,
+                              ctx_.config.limits.max_attachments_per_message};
   auto frame = proto::parse_client_frame(text, limits, ref);
   if (!frame) {
     send_error(ref, frame.error());
@@ -247,8 +248,9 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
     ++inflight_sends_;
     asio::co_spawn(strand_,
                    [self, id = f->id, room = f->room, cid = std::move(f->client_id), body = std::move(f->body),
-                    reply = f->reply_to]() mutable {
-                     return self->handle_send(std::move(id), room, std::move(cid), std::move(body), reply);
+                    reply = f->reply_to, files = std::move(f->attachments)]() mutable {
+                     return self->handle_send(std::move(id), room, std::move(cid), std::move(body), reply,
+                                              std::move(files));
                    },
                    asio::detached);
   } else if (auto* f = std::get_if<proto::typing_frame>(&*frame)) {
@@ -321,14 +323,15 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
 
 asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, chat::room_id room,
                                               std::string client_id, std::string body,
-                                              std::optional<chat::message_id> reply_to) {
+                                              std::optional<chat::message_id> reply_to,
+                                              std::vector<std::int64_t> attachments) {
   auto start = std::chrono::steady_clock::now();
   auth::actor who{session_.account.id, session_.account.is_admin};
   std::optional<auth::room_facts> facts;
   if (auto it = rooms_.find(room); it != rooms_.end()) facts = it->second.facts;
   auto cid = client_id;
   auto out = co_await ctx_.chat.post(who, session_.account.username, room, std::move(client_id),
-                                     std::move(body), reply_to, facts);
+                                     std::move(body), reply_to, std::move(attachments), facts);
   --inflight_sends_;
   if (!out) {
     send_error(id ? id : std::optional(cid), out.error());

@@ -63,7 +63,8 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
                                                 std::map<std::int64_t, std::int64_t> after);
   boost::asio::awaitable<void> handle_send(std::optional<std::string> id, chat::room_id room,
                                            std::string client_id, std::string body,
-                                           std::optional<chat::message_id> reply_to);
+                                           std::optional<chat::message_id> reply_to,
+                                           std::vector<std::int64_t> attachments);
   void broadcast_presence(std::string_view status);
   bool allow_message();
 

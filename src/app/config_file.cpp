@@ -108,6 +108,19 @@ struct reader {
     out = Duration(v);
   }
 
+  void boolean(const std::string& section, const std::string& key, bool& out) {
+    if (auto e = env_override(section, key)) {
+      if (*e == "true" || *e == "1") out = true;
+      else if (*e == "false" || *e == "0") out = false;
+      else problem = "environment override for " + section + "." + key + " must be true or false";
+      return;
+    }
+    if (auto* v = find(section, key)) {
+      if (!v->is_boolean()) problem = section + "." + key + " must be true or false";
+      else out = v->as_boolean();
+    }
+  }
+
   void strings(const std::string& section, const std::string& key, std::vector<std::string>& out) {
     if (auto* v = find(section, key)) {
       if (!v->is_array()) {
@@ -198,6 +211,14 @@ result<worker_settings> load_worker_settings(const std::string& path) {
   r.duration("worker", "retry_backoff_ms", w.retry_backoff, 10, 3600000);
   r.duration("worker", "verify_token_ttl_s", w.verify_token_ttl, 60, 30 * 86400);
   r.duration("worker", "reset_token_ttl_s", w.reset_token_ttl, 60, 86400);
+  r.str("files", "dir", w.files_dir);
+  r.str("files", "master_key_file", w.files_master_key_file);
+  r.str("files", "clamd_socket", w.clamd_socket);
+  r.duration("files", "clamd_timeout_s", w.clamd_timeout, 1, 3600);
+  r.duration("files", "unattached_ttl_s", w.unattached_ttl, 1, 365LL * 86400);
+  r.duration("files", "orphan_grace_s", w.orphan_grace, 0, 30LL * 86400);
+  r.integer("files", "thumbnail_max_pixels", w.thumbnail_max_pixels, 1, 1000000000);
+  r.integer("files", "thumbnail_size", w.thumbnail_size, 16, 2048);
   auto& e = w.email;
   r.str("email", "provider", e.provider);
   r.str("email", "from_address", e.from_address);
@@ -249,6 +270,13 @@ result<worker_settings> load_worker_settings(const std::string& path) {
   if (!e.client_key_file.empty()) {
     if (auto ok = check_private_file(e.client_key_file); !ok) return ok.error();
   }
+  if (!w.files_dir.empty()) {
+    if (w.files_master_key_file.empty())
+      return make_error(errc::invalid_argument, "files.master_key_file is required with files.dir");
+    auto keys = read_secret_file(w.files_master_key_file);
+    if (!keys) return keys.error();
+    w.files_master_keys = std::move(*keys);
+  }
   return w;
 }
 
@@ -276,6 +304,19 @@ result<settings> load_settings(const std::string& path) {
   r.integer("jobs", "relay_batch", s.jobs.relay_batch, 1, 10000);
   r.duration("jobs", "publish_timeout_ms", s.jobs.publish_timeout, 100, 600000);
   r.duration("jobs", "retention_interval_s", s.jobs.retention_interval, 1, 7 * 86400);
+  r.duration("jobs", "files_maintenance_interval_s", s.jobs.files_maintenance_interval, 1, 7 * 86400);
+  auto& f = s.files;
+  r.str("files", "dir", f.dir);
+  r.str("files", "master_key_file", f.master_key_file);
+  r.integer("files", "max_file_bytes", f.max_file_bytes, 0, 1LL << 40);
+  r.integer("files", "default_quota_bytes", f.default_quota_bytes, 0, 1LL << 50);
+  r.integer("files", "min_free_disk_bytes", f.min_free_disk_bytes, 0, 1LL << 50);
+  r.integer("files", "upload_bytes_per_second", f.upload_bytes_per_second, 1024, 1LL << 40);
+  r.integer("files", "min_upload_bytes_per_second", f.min_upload_bytes_per_second, 0, 1LL << 30);
+  r.duration("files", "upload_grace_s", f.upload_grace, 1, 3600);
+  r.duration("files", "upload_stall_timeout_s", f.upload_stall_timeout, 1, 3600);
+  r.integer("files", "io_threads", f.io_threads, 1, 64);
+  r.boolean("files", "scan", f.scan);
   std::string webhook_secret_file;
   r.str("email_webhook", "secret_file", webhook_secret_file);
   r.duration("email_webhook", "tolerance_s", s.email_webhook.tolerance, 10, 3600);
@@ -339,6 +380,16 @@ result<settings> load_settings(const std::string& path) {
     if (secret->reveal().size() < 32)
       return make_error(errc::invalid_argument, "email_webhook.secret_file must hold at least 32 characters");
     s.email_webhook.secret = std::move(*secret);
+  }
+  if (!f.dir.empty()) {
+    if (f.master_key_file.empty())
+      return make_error(errc::invalid_argument, "files.master_key_file is required with files.dir");
+    if (s.jobs.signing_key.reveal().empty())
+      return make_error(errc::invalid_argument, "jobs.signing_key_file is required with files.dir (signed write records)");
+    auto keys = read_secret_file(f.master_key_file);
+    if (!keys) return keys.error();
+    f.master_keys = std::move(*keys);
+    s.jobs.files_maintenance = true;
   }
   if (sv.allowed_origins.empty()) sv.allowed_origins.push_back(sv.public_origin);
   return s;

@@ -13,6 +13,8 @@
 #include <boost/asio/use_future.hpp>
 
 #include "api/router.hpp"
+#include "files/attachment_store.hpp"
+#include "storage/attachment_repository.hpp"
 #include "app/config_file.hpp"
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
@@ -135,9 +137,24 @@ int main(int argc, char** argv) {
     relay->start();
   }
   api::metrics stats;
+  storage::attachment_repository attachment_rows(pool);
+  std::unique_ptr<files::attachment_store> file_store;
+  if (!config.files.dir.empty()) {
+    auto ring = files::key_ring::parse(config.files.master_keys.reveal());
+    auto dir = ring ? files::file_store::open(config.files.dir) : result<files::file_store>(ring.error());
+    if (!ring || !dir) {
+      stop_all();
+      return fail("files: " + (ring ? dir.error().message : ring.error().message));
+    }
+    file_store = std::make_unique<files::attachment_store>(std::move(*dir), std::move(*ring),
+                                                           config.files.master_key_file, config.jobs.signing_key,
+                                                           config.jobs.signing_public_key, config.files.io_threads);
+    log::info("attachments_enabled", {{"dir", config.files.dir}, {"max_file_bytes", config.files.max_file_bytes}});
+  }
   std::optional<api::router> router;
   try {  // loads server.web_root into memory
-    router.emplace(api::app_context{config, pool, repo, accounts, hub, writer, chat_service, stats});
+    router.emplace(api::app_context{config, file_store.get(), attachment_rows, pool, repo, accounts, hub, writer,
+                                    chat_service, stats});
   } catch (const std::exception& e) {
     stop_all();
     return fail(e.what());

@@ -97,4 +97,23 @@ result<void> authorize_member_removal(const actor& who, const room_facts& room, 
   return {};
 }
 
+result<void> authorize_attachment_read(const actor& who, const room_facts& room, const attachment_facts& file) {
+  const auto gone = make_error(errc::not_found, "attachment not found");
+  if (room.actor_role == room_role::none) return gone;
+  if (!file.attached && file.uploader != who.id) return gone;
+  if (file.attached && file.message_deleted) return gone;
+  return {};
+}
+
+result<void> authorize_attachment_discard(const actor& who, const attachment_facts& file) {
+  if (file.uploader != who.id) return make_error(errc::not_found, "attachment not found");
+  if (file.attached) return denied("attached files go away with their message");
+  return {};
+}
+
+result<void> authorize_admin(const actor& who) {
+  if (!who.is_admin) return denied("administrators only");
+  return {};
+}
+
 }  // namespace redoubt::auth

@@ -41,6 +41,12 @@ struct message_facts {
   bool deleted = false;
 };
 
+struct attachment_facts {
+  chat::user_id uploader = 0;
+  bool attached = false;         // linked to a message
+  bool message_deleted = false;  // that message was deleted (or erased by retention)
+};
+
 // Returns ok, or an error whose code is not_found / permission_denied / failed_precondition.
 result<void> authorize(const actor& who, action what, const room_facts& room,
                        const std::optional<message_facts>& message = std::nullopt);
@@ -48,6 +54,15 @@ result<void> authorize(const actor& who, action what, const room_facts& room,
 // Whether `who` (with role `actor_role`) may give `target_role` to a member currently `current`.
 result<void> authorize_role_change(const actor& who, const room_facts& room,
                                    chat::room_role current, chat::room_role target_role);
+
+// Reading an attachment (bytes, metadata, thumbnail): members of its room only, whatever the
+// room kind; an upload not yet attached only by its uploader; nobody once its message is
+// deleted. Every refusal is not_found: a file id says nothing to someone who may not read it.
+result<void> authorize_attachment_read(const actor& who, const room_facts& room, const attachment_facts& file);
+// Discarding an upload: only its uploader, only before it is attached.
+result<void> authorize_attachment_discard(const actor& who, const attachment_facts& file);
+// Server administration (storage use, quotas).
+result<void> authorize_admin(const actor& who);
 
 // Whether `who` may remove a member whose role is `target_role` (moderators remove members,
 // owners remove anyone). Leaving is action::leave, not this.

@@ -33,4 +33,22 @@ bool rate_limiter::allow(const std::string& key, std::chrono::seconds* retry_aft
   return false;
 }
 
+std::chrono::microseconds rate_limiter::take(const std::string& key, double amount, clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (buckets_.size() >= max_keys_ && !buckets_.contains(key)) {
+    std::erase_if(buckets_, [&](const auto& kv) {
+      double elapsed = std::chrono::duration<double>(now - kv.second.updated).count();
+      return kv.second.tokens + elapsed * rate_ >= burst_;
+    });
+  }
+  auto [it, inserted] = buckets_.try_emplace(key, bucket{burst_, now});
+  auto& b = it->second;
+  double elapsed = std::chrono::duration<double>(now - b.updated).count();
+  b.tokens = std::min(burst_, b.tokens + std::max(0.0, elapsed) * rate_);
+  b.updated = now;
+  b.tokens -= amount;
+  if (b.tokens >= 0) return std::chrono::microseconds(0);
+  return std::chrono::microseconds(static_cast<long>(std::ceil(-b.tokens / rate_ * 1e6)));
+}
+
 }  // namespace redoubt::auth

@@ -47,6 +47,7 @@ struct limits_settings {
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_ws_message_bytes = 64 * 1024;
   std::size_t max_message_body_chars = 8000;   // Unicode scalar values
+  std::size_t max_attachments_per_message = 10;
   std::size_t max_ws_send_queue_frames = 1024;
   std::size_t max_ws_send_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_inflight_sends_per_connection = 64;
@@ -103,6 +104,8 @@ struct jobs_settings {
   int relay_batch = 100;
   milliseconds publish_timeout{5000};  // waiting for the JetStream publish ack
   seconds retention_interval{3600};    // how often the retention job is queued
+  seconds files_maintenance_interval{3600};  // how often attachment clean-up is queued
+  bool files_maintenance = false;            // set when attachments are enabled
 };
 
 // The email provider's delivery/bounce webhook (POST /api/v1/hooks/email).
@@ -111,8 +114,25 @@ struct email_webhook_settings {
   seconds tolerance{300};  // accepted age of the signed timestamp, either way
 };
 
+// Attachments (see files/). Per-user and global limits of uploads live here too.
+struct files_settings {
+  std::string dir;              // attachment store; empty = attachments disabled (404)
+  std::string master_key_file;  // key ring: "<id> <hex key>" lines, the last one current
+  secret_string master_keys;    // its content
+  std::uint64_t max_file_bytes = 100ull << 20;
+  std::uint64_t default_quota_bytes = 1ull << 30;      // per user; admins override per user
+  std::uint64_t min_free_disk_bytes = 1ull << 30;      // refuse uploads that would go below this
+  std::uint64_t upload_bytes_per_second = 64ull << 20;  // per user, all uploads together
+  std::uint64_t min_upload_bytes_per_second = 8 << 10;  // slower (after the grace) is refused
+  seconds upload_grace{10};
+  seconds upload_stall_timeout{20};  // no byte at all for this long
+  int io_threads = 2;                // bounded pool for file I/O and sealing
+  bool scan = false;                 // the worker scans uploads (ClamAV) before they are served
+};
+
 struct settings {
   server_settings server;
+  files_settings files;
   nats_settings nats;
   jobs_settings jobs;
   email_webhook_settings email_webhook;
@@ -168,6 +188,16 @@ struct worker_settings {
   seconds reset_token_ttl{30 * 60};
   std::string metrics_file;            // Prometheus text written every few seconds; empty = off
   email_settings email;
+  // Attachments: thumbnails, malware scan and clean-up (same directory and keys as the server).
+  std::string files_dir;
+  secret_string files_master_keys;     // from files_master_key_file
+  std::string files_master_key_file;
+  std::string clamd_socket;            // unix socket of clamd; empty = no scanning
+  seconds clamd_timeout{60};
+  seconds unattached_ttl{24 * 3600};   // uploads never attached to a message are erased after
+  seconds orphan_grace{3600};          // files without a row are removed once this old
+  std::uint64_t thumbnail_max_pixels = 40'000'000;  // decoded size limit (decompression bombs)
+  int thumbnail_size = 320;
 };
 
 }  // namespace redoubt

@@ -37,6 +37,7 @@ std::string_view errc_name(errc e) noexcept {
     case errc::deadline_exceeded: return "deadline_exceeded";
     case errc::unavailable: return "unavailable";
     case errc::internal: return "internal";
+    case errc::quota_exceeded: return "quota_exceeded";
   }
   return "internal";
 }

@@ -25,6 +25,7 @@ enum class errc : int {
   deadline_exceeded,
   unavailable,  // dependency down: retry later
   internal,
+  quota_exceeded,  // storage quota or free-disk watermark
 };
 
 const boost::system::error_category& redoubt_category() noexcept;

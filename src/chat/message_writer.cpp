@@ -146,6 +146,7 @@ asio::awaitable<void> message_writer::write_batch(std::vector<pending> batch) {
       m.reply_to = requests[i].reply_to;
       m.created_at = o.created_at;
       m.mentions = o.mentioned;
+      m.attachments_json = o.attachments_json;
       hub_.publish(m.room, m.seq, std::make_shared<const std::string>(proto::message_event_frame(m)));
     }
     complete(batch[i].done, std::move(o));

@@ -91,6 +91,7 @@ struct message {
   bool deleted = false;
   std::vector<std::string> mentions;  // usernames
   std::vector<reaction_count> reactions;
+  std::string attachments_json = "[]";  // JSON array of Attachment (rendered by the database)
 };
 
 // One entry of a room's gapless event log: a message (kind "message") or another change.
@@ -112,9 +113,10 @@ struct post_request {
   std::string body;
   std::optional<message_id> reply_to;
   std::vector<std::string> mentions;  // usernames parsed from the body
+  std::vector<std::int64_t> attachments;  // ids of the author's unattached uploads in this room
 };
 
-enum class post_status { ok, duplicate, not_member, bad_reply, client_id_reused };
+enum class post_status { ok, duplicate, not_member, bad_reply, client_id_reused, bad_attachment };
 
 struct post_outcome {
   post_status status = post_status::ok;
@@ -122,6 +124,7 @@ struct post_outcome {
   seq_t seq = 0;
   std::string created_at;
   std::vector<std::string> mentioned;  // usernames recorded as mentions
+  std::string attachments_json = "[]";
 };
 
 }  // namespace redoubt::chat

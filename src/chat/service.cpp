@@ -24,6 +24,7 @@ awaitable<void> service::publish_event(room_id room, seq_t seq) {
 awaitable<result<post_outcome>> service::post(const auth::actor& who, const std::string& username,
                                               room_id room, std::string client_id, std::string body,
                                               std::optional<message_id> reply_to,
+                                              std::vector<std::int64_t> attachments,
                                               const std::optional<auth::room_facts>& known_facts) {
   auth::room_facts f;
   if (known_facts) {
@@ -34,7 +35,9 @@ awaitable<result<post_outcome>> service::post(const auth::actor& who, const std:
     f = *loaded;
   }
   if (auto ok = auth::authorize(who, auth::action::post, f); !ok) co_return ok.error();
-  auto valid = proto::validate_body(body, limits_.max_message_body_chars);
+  if (attachments.size() > limits_.max_attachments_per_message)
+    co_return make_error(errc::invalid_argument, "too many attachments");
+  auto valid = proto::validate_body(body, limits_.max_message_body_chars, !attachments.empty());
   if (!valid) co_return valid.error();
   if (!proto::valid_client_id(client_id))
     co_return make_error(errc::invalid_argument, "client_id must be 1-64 of [A-Za-z0-9_-]");
@@ -47,6 +50,7 @@ awaitable<result<post_outcome>> service::post(const auth::actor& who, const std:
   req.body = std::move(*valid);
   req.reply_to = reply_to;
   req.mentions = proto::parse_mentions(req.body);
+  req.attachments = std::move(attachments);
   auto out = co_await writer_.post(std::move(req));
   if (!out) co_return out.error();
   switch (out->status) {
@@ -58,6 +62,9 @@ awaitable<result<post_outcome>> service::post(const auth::actor& who, const std:
                            f.kind == room_kind::public_room ? "join the room first" : "room not found");
     case post_status::bad_reply:
       co_return make_error(errc::invalid_argument, "reply_to is not a message of this room");
+    case post_status::bad_attachment:
+      co_return make_error(errc::invalid_argument,
+                           "attachments must be your own uploads to this room, ready and not yet attached");
     case post_status::client_id_reused:
       co_return make_error(errc::already_exists, "client_id already used in another room");
   }

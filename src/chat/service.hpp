@@ -43,7 +43,7 @@ class service {
 
   awaitable<result<post_outcome>> post(const auth::actor& who, const std::string& username,
                                        room_id room, std::string client_id, std::string body,
-                                       std::optional<message_id> reply_to,
+                                       std::optional<message_id> reply_to, std::vector<std::int64_t> attachments,
                                        const std::optional<auth::room_facts>& known_facts);
 
   awaitable<result<room>> create_room(const auth::actor& who, room_kind kind, std::string name,

@@ -3,6 +3,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
@@ -43,10 +47,8 @@ api::http_request to_api_request(const http::request<http::string_body>& req, co
   return r;
 }
 
-http::response<http::string_body> to_beast_response(api::http_response&& res, unsigned version,
-                                                    bool keep_alive, const std::string& request_id,
-                                                    bool head = false) {
-  http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+template <class Body>
+void set_headers(http::response<Body>& out, const api::http_response& res, const std::string& request_id) {
   out.set(http::field::server, "redoubt");
   if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
   // Security headers on every response.
@@ -64,6 +66,13 @@ http::response<http::string_body> to_beast_response(api::http_response&& res, un
     else
       out.insert(k, v);
   }
+}
+
+http::response<http::string_body> to_beast_response(api::http_response&& res, unsigned version,
+                                                    bool keep_alive, const std::string& request_id,
+                                                    bool head = false) {
+  http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+  set_headers(out, res, request_id);
   out.keep_alive(keep_alive);
   if (head) {  // HEAD: the length of the body a GET would get, and no body
     out.content_length(res.body.size());
@@ -82,6 +91,123 @@ asio::awaitable<void> write_error_and_close(tls_stream& stream, http::status sta
   auto res = to_beast_response(std::move(r), 11, false, "-");
   stream.next_layer().expires_after(std::chrono::seconds(5));
   co_await http::async_write(stream, res, token);
+}
+
+// An upload body read straight from the connection into the handler's buffer.
+class parser_body_source final : public api::body_source {
+ public:
+  parser_body_source(tls_stream& stream, beast::flat_buffer& buffer, http::request_parser<http::buffer_body>& parser,
+                     bool expects_continue)
+      : stream_(stream), buffer_(buffer), parser_(parser), expects_continue_(expects_continue) {}
+
+  asio::awaitable<result<std::size_t>> read_some(char* buf, std::size_t len, std::chrono::seconds timeout) override {
+    if (expects_continue_) {  // the client waits for this before sending the body
+      expects_continue_ = false;
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.next_layer().expires_after(timeout);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(go_on), token);
+      if (ec) co_return make_error(errc::unavailable, "connection lost");
+    }
+    while (!parser_.is_done()) {
+      auto& body = parser_.get().body();
+      body.data = buf;
+      body.size = len;
+      stream_.next_layer().expires_after(timeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser_, token);
+      stream_.next_layer().expires_never();
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == beast::error::timeout) co_return make_error(errc::deadline_exceeded, "upload stalled");
+      if (ec) co_return make_error(errc::unavailable, "connection lost");
+      auto got = len - parser_.get().body().size;
+      if (got > 0) co_return got;
+    }
+    co_return std::size_t{0};
+  }
+
+  std::optional<std::uint64_t> content_length() const override {
+    auto n = parser_.content_length();
+    if (!n) return std::nullopt;
+    return static_cast<std::uint64_t>(*n);
+  }
+
+ private:
+  tls_stream& stream_;
+  beast::flat_buffer& buffer_;
+  http::request_parser<http::buffer_body>& parser_;
+  bool expects_continue_;
+};
+
+// A download written piece by piece after a header with its Content-Length.
+class stream_body_sink final : public api::body_sink {
+ public:
+  stream_body_sink(tls_stream& stream, unsigned version, bool keep_alive, std::string request_id)
+      : stream_(stream), version_(version), keep_alive_(keep_alive), request_id_(std::move(request_id)) {}
+
+  asio::awaitable<result<void>> start(const api::http_response& head, std::uint64_t content_length) override {
+    http::response<http::empty_body> res{static_cast<http::status>(head.status), version_};
+    set_headers(res, head, request_id_);
+    if (!head.content_type.empty()) res.set(http::field::content_type, head.content_type);
+    res.content_length(content_length);
+    res.keep_alive(keep_alive_);
+    http::response_serializer<http::empty_body> sr(res);
+    stream_.next_layer().expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, token);
+    if (ec) co_return make_error(errc::unavailable, "connection lost");
+    co_return result<void>{};
+  }
+
+  asio::awaitable<result<void>> write(std::string_view data) override {
+    // A reader that stops reading is dropped after this long per piece.
+    stream_.next_layer().expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data.data(), data.size()), token);
+    if (ec) co_return make_error(errc::unavailable, "connection lost");
+    co_return result<void>{};
+  }
+
+ private:
+  tls_stream& stream_;
+  unsigned version_;
+  bool keep_alive_;
+  std::string request_id_;
+};
+
+// Runs an upload or a download whose header was read. Returns false when the connection is
+// already closed; sets `close` when it must be closed after this request.
+asio::awaitable<bool> run_streamed(tls_stream& stream, beast::flat_buffer& buffer,
+                                   http::request_parser<http::string_body>& parser, api::router::stream_kind kind,
+                                   const std::string& ip, session_env& env, bool& close) {
+  stream.next_layer().expires_never();
+  auto api_req = to_api_request(parser.get(), ip);
+  const auto version = parser.get().version();
+  const bool keep_alive = parser.get().keep_alive();
+  const auto request_id = api_req.request_id;
+  const bool head = parser.get().method() == http::verb::head;
+  api::stream_outcome out;
+  bool body_done = true;
+  if (kind == api::router::stream_kind::upload) {
+    const bool expects_continue = beast::iequals(parser.get()[http::field::expect], "100-continue");
+    http::request_parser<http::buffer_body> body_parser(std::move(parser));
+    body_parser.body_limit(env.config.files.max_file_bytes);
+    parser_body_source source(stream, buffer, body_parser, expects_continue);
+    out = co_await env.router.handle_upload(std::move(api_req), source);
+    body_done = body_parser.is_done();
+  } else {
+    stream_body_sink sink(stream, version, keep_alive, request_id);
+    out = co_await env.router.handle_download(std::move(api_req), sink);
+    body_done = parser.is_done();  // a download request carries no body
+  }
+  close = out.close || !body_done || !keep_alive;
+  if (out.response) {
+    auto res = to_beast_response(std::move(*out.response), version, !close, request_id, head);
+    stream.next_layer().expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await http::async_write(stream, res, token);
+    if (ec) co_return false;
+  }
+  if (!body_done) {
+    co_await lingering_close(stream.next_layer());
+    co_return false;
+  }
+  co_return true;
 }
 
 }  // namespace
@@ -120,7 +246,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
+    // Uploads may declare up to the file limit; other requests are held to max_body_bytes below.
+    parser.body_limit(std::max<std::uint64_t>(limits.max_body_bytes, env.config.files.max_file_bytes));
     // Slowloris: the whole header must arrive within the header timeout.
     stream.next_layer().expires_after(limits.header_read_timeout);
     auto [hdr_ec, hdr_n] = co_await http::async_read_header(stream, buffer, parser, token);
@@ -139,6 +266,19 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
       }
       break;
     }
+    if (auto kind = env.router.streamed(to_api_request(parser.get(), ip)); kind != api::router::stream_kind::none) {
+      bool close = false;
+      if (!co_await run_streamed(stream, buffer, parser, kind, ip, env, close)) co_return;
+      if (close) break;
+      continue;
+    }
+    if (auto declared = parser.content_length(); declared && *declared > limits.max_body_bytes) {
+      co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
+                                     "request body too large");
+      co_await lingering_close(stream.next_layer());
+      co_return;
+    }
+    parser.body_limit(limits.max_body_bytes);  // chunked bodies
     if (!parser.is_done()) {
       stream.next_layer().expires_after(limits.body_read_timeout);
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, token);

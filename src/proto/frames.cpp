@@ -34,7 +34,7 @@ result<client_frame> parse_object_frame(const json::object& obj, const frame_lim
   if (!type) return type.error();
 
   if (*type == "send") {
-    if (auto r = only_fields(obj, {"type", "id", "room", "client_id", "body", "reply_to"}); !r)
+    if (auto r = only_fields(obj, {"type", "id", "room", "client_id", "body", "reply_to", "attachments"}); !r)
       return r.error();
     send_frame f;
     f.id = id;
@@ -48,7 +48,10 @@ result<client_frame> parse_object_frame(const json::object& obj, const frame_lim
     f.client_id = std::move(*cid);
     auto body = get_string(obj, "body");
     if (!body) return body.error();
-    auto valid = validate_body(*body, limits.max_body_chars);
+    auto files = get_optional_id_list(obj, "attachments", limits.max_attachments);
+    if (!files) return files.error();
+    f.attachments = std::move(*files);
+    auto valid = validate_body(*body, limits.max_body_chars, !f.attachments.empty());
     if (!valid) return valid.error();
     f.body = std::move(*valid);
     auto reply = get_optional_int64(obj, "reply_to");
@@ -122,4 +125,11 @@ result<client_frame> parse_client_frame(std::string_view text, const frame_limit
   return parse_object_frame(*obj, limits, *id);
 }
 
+}  // namespace redoubt::proto
+
+namespace redoubt::proto {
+result<std::string> validate_body(std::string_view body, std::size_t max_chars, bool has_attachments) {
+  if (has_attachments && trim(body).empty()) return std::string();
+  return validate_body(body, max_chars);
+}
 }  // namespace redoubt::proto

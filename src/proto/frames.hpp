@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "base/errc.hpp"
 
@@ -23,6 +24,7 @@ struct send_frame {
   std::string client_id;
   std::string body;
   std::optional<std::int64_t> reply_to;
+  std::vector<std::int64_t> attachments;
 };
 
 struct typing_frame {
@@ -50,6 +52,7 @@ using client_frame =
 
 struct frame_limits {
   std::size_t max_body_chars = 8000;
+  std::size_t max_attachments = 10;
 };
 
 // Parses one text frame. Errors carry the request id (when one could be read) in `id_out`.
@@ -58,5 +61,7 @@ result<client_frame> parse_client_frame(std::string_view text, const frame_limit
 
 // Validates a message body: UTF-8, no control characters but \n and \t, 1..max chars after trim.
 result<std::string> validate_body(std::string_view body, std::size_t max_chars);
+// The same, but an empty body is allowed (returned as "") when the message has attachments.
+result<std::string> validate_body(std::string_view body, std::size_t max_chars, bool has_attachments);
 
 }  // namespace redoubt::proto

@@ -1,5 +1,7 @@
 #include "proto/json_util.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 namespace redoubt::proto {
@@ -76,6 +78,22 @@ result<std::optional<std::int64_t>> get_optional_int64(const json::object& obj, 
   auto r = as_int64(it->value(), key);
   if (!r) return r.error();
   return std::optional<std::int64_t>(*r);
+}
+
+result<std::vector<std::int64_t>> get_optional_id_list(const json::object& obj, std::string_view key,
+                                                        std::size_t max_items) {
+  std::vector<std::int64_t> out;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->value().is_null()) return out;
+  const auto bad = make_error(errc::invalid_argument, "field '" + std::string(key) + "' must be an array of at most " +
+                                                          std::to_string(max_items) + " distinct ids");
+  if (!it->value().is_array() || it->value().as_array().size() > max_items) return bad;
+  for (const auto& v : it->value().as_array()) {
+    auto id = as_int64(v, key);
+    if (!id || *id <= 0 || std::find(out.begin(), out.end(), *id) != out.end()) return bad;
+    out.push_back(*id);
+  }
+  return out;
 }
 
 result<std::optional<bool>> get_optional_bool(const json::object& obj, std::string_view key) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/fwd.hpp>
 
@@ -24,6 +25,9 @@ result<std::string> get_string(const boost::json::object& obj, std::string_view 
 result<std::optional<std::string>> get_optional_string(const boost::json::object& obj, std::string_view key);
 result<std::int64_t> get_int64(const boost::json::object& obj, std::string_view key);
 result<std::optional<std::int64_t>> get_optional_int64(const boost::json::object& obj, std::string_view key);
+// An optional array of distinct positive ids (at most max_items); missing or null = empty.
+result<std::vector<std::int64_t>> get_optional_id_list(const boost::json::object& obj, std::string_view key,
+                                                        std::size_t max_items);
 result<std::optional<bool>> get_optional_bool(const boost::json::object& obj, std::string_view key);
 
 // Serializes an error body: {"error":{"code":..., "message":...}}.

@@ -79,6 +79,9 @@ json::object message_json(const chat::message& m) {
     reactions.push_back(std::move(rj));
   }
   o["reactions"] = std::move(reactions);
+  boost::system::error_code ec;
+  auto files = json::parse(m.attachments_json, ec);
+  o["attachments"] = !ec && files.is_array() ? std::move(files) : json::value(json::array{});
   return o;
 }
 

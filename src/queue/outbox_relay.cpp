@@ -94,6 +94,7 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
   auto backoff = self->settings.relay_interval;
   int passes = 0;
   auto next_retention = std::chrono::steady_clock::now();
+  auto next_files_maintenance = std::chrono::steady_clock::now() + self->settings.files_maintenance_interval;
   while (!self->stopped.load()) {
     self->woken.store(false);
     // The periodic job: queued here (any node may; a pending one blocks more), run by the worker.
@@ -101,6 +102,11 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
       next_retention = std::chrono::steady_clock::now() + self->settings.retention_interval;
       auto queued = co_await self->repo.enqueue_retention_job();
       if (!queued) log::warn("retention_enqueue_failed", {{"error", queued.error().message}});
+    }
+    if (self->settings.files_maintenance && std::chrono::steady_clock::now() >= next_files_maintenance) {
+      next_files_maintenance = std::chrono::steady_clock::now() + self->settings.files_maintenance_interval;
+      auto queued = co_await self->repo.enqueue_files_maintenance_job();
+      if (!queued) log::warn("files_maintenance_enqueue_failed", {{"error", queued.error().message}});
     }
     int n = co_await relay_batch(self);
     if (++passes % 16 == 0) {

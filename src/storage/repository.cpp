@@ -90,7 +90,8 @@ constexpr const char* message_columns =
     "coalesce((SELECT string_agg(mu.username, ' ' ORDER BY mu.username) FROM mentions mn "
     "JOIN users mu ON mu.id = mn.user_id WHERE mn.message_id = x.id), ''), "
     "coalesce((SELECT string_agg(rc.emoji || ' ' || rc.user_id::text, ' ' ORDER BY rc.created_at, rc.user_id) "
-    "FROM reactions rc WHERE rc.message_id = x.id), '')";
+    "FROM reactions rc WHERE rc.message_id = x.id), ''), "
+    "CASE WHEN x.deleted_at IS NULL THEN message_attachments(x.id) ELSE '[]' END";
 
 chat::message read_message(const db::rows& r, int row) {
   chat::message m;
@@ -106,6 +107,7 @@ chat::message read_message(const db::rows& r, int row) {
   m.edited_at = col_opt(r, row, 9);
   m.deleted = r.boolean(row, 10);
   m.mentions = split_words(r.text(row, 11));
+  m.attachments_json = r.text(row, 13);
   auto words = split_words(r.text(row, 12));
   for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
     auto& emoji = words[i];
@@ -428,6 +430,16 @@ awaitable<result<void>> repository::set_retention(chat::room_id room, int days, 
   co_return result<void>{};
 }
 
+awaitable<result<bool>> repository::enqueue_files_maintenance_job() {
+  REDOUBT_QUERY(r,
+                "INSERT INTO outbox (kind, payload, correlation_id, expires_at) "
+                "SELECT 'files_maintenance', '{}', 'files_maintenance', now() + interval '1 hour' "
+                "WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE kind = 'files_maintenance' AND completed_at IS NULL "
+                "AND expires_at > now())",
+                {});
+  co_return r->affected() > 0;
+}
+
 awaitable<result<bool>> repository::enqueue_retention_job() {
   REDOUBT_QUERY(r,
                 "INSERT INTO outbox (kind, payload, correlation_id, expires_at) "
@@ -560,11 +572,12 @@ awaitable<result<std::vector<chat::post_outcome>>> repository::post_batch(
     const std::vector<chat::post_request>& posts) {
   // One statement, one transaction, one round trip for the whole batch (see post_batch() in
   // the schema): the arrays carry the batch column by column.
-  std::string rooms = "{", authors = "{", client_ids = "{", bodies = "{", replies = "{", mentions = "{";
+  std::string rooms = "{", authors = "{", client_ids = "{", bodies = "{", replies = "{", mentions = "{",
+              files = "{";
   for (std::size_t i = 0; i < posts.size(); ++i) {
     const auto& m = posts[i];
     if (i > 0) {
-      for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions}) a->push_back(',');
+      for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions, &files}) a->push_back(',');
     }
     rooms += std::to_string(m.room);
     authors += std::to_string(m.author);
@@ -577,12 +590,19 @@ awaitable<result<std::vector<chat::post_outcome>>> repository::post_batch(
       names += name;
     }
     append_array_text(mentions, names);
+    std::string ids;
+    for (auto id : m.attachments) {
+      if (!ids.empty()) ids.push_back(' ');
+      ids += std::to_string(id);
+    }
+    append_array_text(files, ids);
   }
-  for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions}) a->push_back('}');
+  for (auto* a : {&rooms, &authors, &client_ids, &bodies, &replies, &mentions, &files}) a->push_back('}');
   REDOUBT_QUERY(r,
-                "SELECT ord, status, message_id, seq, created_at, mentioned FROM "
-                "post_batch($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])",
-                params{p(rooms), p(authors), p(client_ids), p(bodies), p(replies), p(mentions)});
+                "SELECT ord, status, message_id, seq, created_at, mentioned, attachments FROM "
+                "post_batch($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
+                "$7::text[])",
+                params{p(rooms), p(authors), p(client_ids), p(bodies), p(replies), p(mentions), p(files)});
   if (static_cast<std::size_t>(r->size()) != posts.size())
     co_return make_error(errc::internal, "post_batch returned a short result");
   std::vector<chat::post_outcome> out;
@@ -594,6 +614,7 @@ awaitable<result<std::vector<chat::post_outcome>>> repository::post_batch(
     else if (status == "duplicate") o.status = chat::post_status::duplicate;
     else if (status == "not_member") o.status = chat::post_status::not_member;
     else if (status == "bad_reply") o.status = chat::post_status::bad_reply;
+    else if (status == "bad_attachment") o.status = chat::post_status::bad_attachment;
     else o.status = chat::post_status::client_id_reused;
     if (!r->is_null(i, 2)) {
       o.id = r->int64(i, 2);
@@ -601,6 +622,7 @@ awaitable<result<std::vector<chat::post_outcome>>> repository::post_batch(
       o.created_at = col(*r, i, 4);
     }
     o.mentioned = split_words(r->text(i, 5));
+    o.attachments_json = r->text(i, 6);
     out.push_back(std::move(o));
   }
   co_return out;

@@ -119,6 +119,8 @@ class repository {
   awaitable<result<void>> set_retention(chat::room_id room, int days, chat::user_id actor);
   // Queues the periodic retention job unless one is pending or no room has retention.
   awaitable<result<bool>> enqueue_retention_job();
+  // Queues the periodic attachment clean-up (files_maintenance) unless one is pending.
+  awaitable<result<bool>> enqueue_files_maintenance_job();
   awaitable<result<void>> set_read(chat::room_id room, chat::user_id user, chat::seq_t seq);
 
   // Messages.

@@ -71,6 +71,42 @@ inline std::string error_code(const http_response& res) {
   }
 }
 
+// Percent-encodes everything but [A-Za-z0-9._-] (query values, path segments).
+inline std::string pct_encode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// POST /rooms/{room}/attachments with the raw bytes.
+inline http_response upload_attachment(https_client& http, std::int64_t room, std::string_view bytes,
+                                       std::string_view filename = "f.bin") {
+  return http.request("POST", "/api/v1/rooms/" + std::to_string(room) + "/attachments?filename=" + pct_encode(filename),
+                      bytes, {{"Content-Type", "application/octet-stream"}});
+}
+
+// Deterministic pseudo-random bytes (xorshift), different per seed.
+inline std::string pattern_bytes(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
 // Opens a WebSocket for the user and subscribes; returns the client after "subscribed".
 inline ws_client connect_ws(server_process& server, test_user& u, const json::object& after = {}) {
   auto ws = server.ws(u.http.cookie_header());

@@ -47,7 +47,17 @@ TEST(Roles, WorkerRoleCannotReadSecretsOrWriteMessages) {
   EXPECT_EQ(run_as(pg_role::worker, "INSERT INTO messages (room_id, seq, author_id, client_id, body) VALUES (1, 1, 1, 'x', 'x')"),
             errc::permission_denied);
   EXPECT_EQ(run_as(pg_role::worker, "UPDATE users SET is_admin = true"), errc::permission_denied);
-  EXPECT_EQ(run_as(pg_role::worker, "SELECT * FROM post_batch('{1}', '{1}', '{x}', '{x}', '{NULL}', '{\"\"}')"), errc::permission_denied);
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT * FROM post_batch('{1}', '{1}', '{x}', '{x}', '{NULL}', '{\"\"}', '{\"\"}')"),
+            errc::permission_denied);
+  // Attachments: the worker reads what thumbnails and scans need, never the signature or
+  // the filename, and cannot create or re-key rows.
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT id, storage_name, wrapped_key FROM attachments"), errc::ok);
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT filename FROM attachments"), errc::permission_denied);
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT signature FROM attachments"), errc::permission_denied);
+  EXPECT_EQ(run_as(pg_role::worker, "UPDATE attachments SET wrapped_key = ''"), errc::permission_denied);
+  EXPECT_EQ(run_as(pg_role::worker, "SELECT * FROM attachment_insert(1, 1, 1, 'x', 'x', 'x', 1, 'x', 1, 'k', '', '', "
+                                    "'ready', 1, 'c', false, false)"),
+            errc::permission_denied);
   EXPECT_EQ(run_as(pg_role::worker, "CREATE TABLE evil (x int)"), errc::permission_denied);
 }
 

@@ -380,6 +380,68 @@ unsigned short https_client::port() const {
   return impl_->port;
 }
 
+const std::string& https_client::ca_file() const { return impl_->ca_file; }
+
+struct streamed_request::impl {
+  impl(const https_client& c, std::chrono::milliseconds t)
+      : ctx(make_tls_context(c.ca_file())), stream(io, ctx), timeout(t) {
+    connect_tls(io, stream, c.host(), c.port(), timeout);
+  }
+  net::io_context io;
+  ssl::context ctx;
+  tls_stream stream;
+  std::chrono::milliseconds timeout;
+  std::string pending_head;
+  bool broken = false;
+  beast::flat_buffer buffer;
+};
+
+streamed_request::streamed_request(const https_client& client, std::string head, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<impl>(client, timeout)) {
+  impl_->pending_head = std::move(head) + "\r\n\r\n";
+}
+
+streamed_request::~streamed_request() { close(); }
+
+bool streamed_request::write(std::string_view bytes) {
+  auto& d = *impl_;
+  if (d.broken) return false;
+  std::string data = std::move(d.pending_head);
+  d.pending_head.clear();
+  data.append(bytes);
+  auto& tcp_layer = beast::get_lowest_layer(d.stream);
+  tcp_layer.expires_after(d.timeout);
+  auto ec = run_op(d.io, [&](auto handler) { net::async_write(d.stream, net::buffer(data), std::move(handler)); });
+  tcp_layer.expires_never();
+  if (ec) d.broken = true;
+  return !ec;
+}
+
+http_response streamed_request::response(std::chrono::milliseconds timeout, std::size_t body_limit) {
+  auto& d = *impl_;
+  http_response out;
+  if (!d.pending_head.empty()) write({});
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(body_limit);
+  auto& tcp_layer = beast::get_lowest_layer(d.stream);
+  tcp_layer.expires_after(timeout);
+  run_op(d.io, [&](auto handler) { http::async_read(d.stream, d.buffer, parser, std::move(handler)); });
+  tcp_layer.expires_never();
+  if (!parser.is_header_done()) return out;
+  auto& res = parser.get();
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) out.headers.emplace_back(lowercase(field.name_string()), std::string(field.value()));
+  out.body = res.body();
+  return out;
+}
+
+void streamed_request::close() {
+  if (!impl_) return;
+  beast::error_code ignored;
+  beast::get_lowest_layer(impl_->stream).socket().close(ignored);
+  impl_->broken = true;
+}
+
 std::string https_client::raw_exchange(std::string_view bytes, std::chrono::milliseconds timeout) {
   auto& d = *impl_;
   auto stream = d.open();

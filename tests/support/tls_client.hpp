@@ -72,6 +72,29 @@ class https_client {
 
   const std::string& host() const;
   unsigned short port() const;
+  const std::string& ca_file() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// One request written piece by piece on its own connection (uploads of any size, slow or
+// aborted bodies). The header goes out with the first write(); write() returns false once the
+// server closed or stopped reading (within the timeout); response() reads the answer.
+class streamed_request {
+ public:
+  // `head` is the full request head without the final empty line, e.g.
+  // "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5".
+  streamed_request(const https_client& client, std::string head, std::chrono::milliseconds timeout);
+  ~streamed_request();
+  streamed_request(const streamed_request&) = delete;
+  streamed_request& operator=(const streamed_request&) = delete;
+
+  bool write(std::string_view bytes);
+  // The response, or status 0 if the connection closed without one. body_limit caps what is kept.
+  http_response response(std::chrono::milliseconds timeout, std::size_t body_limit = 64 << 20);
+  void close();  // drops the connection (an aborted upload)
 
  private:
   struct impl;

@@ -1,0 +1,63 @@
+// The attachment endpoints (see docs/protocol.md "Attachments"). Uploads and downloads are
+// streamed through body_source / body_sink so that memory does not grow with file size.
+// The router authenticates the caller and hands over; authorization is the policy module's.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/http_types.hpp"
+#include "api/metrics.hpp"
+#include "auth/policy.hpp"
+#include "auth/rate_limit.hpp"
+#include "base/config.hpp"
+
+namespace redoubt::files {
+class attachment_store;
+}
+namespace redoubt::storage {
+class repository;
+class attachment_repository;
+}  // namespace redoubt::storage
+namespace redoubt::chat {
+class service;
+}
+
+namespace redoubt::api {
+
+class attachment_endpoints {
+ public:
+  // `store` is null when attachments are disabled: every endpoint answers 404 then.
+  attachment_endpoints(const settings& config, files::attachment_store* store, storage::attachment_repository& rows,
+                       storage::repository& repo, chat::service& chat);
+
+  bool enabled() const { return store_ != nullptr; }
+
+  boost::asio::awaitable<stream_outcome> upload(const http_request& req, const auth::actor& who,
+                                                std::int64_t room, body_source& body);
+  boost::asio::awaitable<stream_outcome> download(const http_request& req, const auth::actor& who,
+                                                  std::int64_t id, body_sink& sink);
+  boost::asio::awaitable<http_response> meta(const http_request& req, const auth::actor& who, std::int64_t id);
+  boost::asio::awaitable<http_response> thumbnail(const http_request& req, const auth::actor& who, std::int64_t id);
+  boost::asio::awaitable<http_response> discard(const http_request& req, const auth::actor& who, std::int64_t id);
+  boost::asio::awaitable<http_response> my_storage(const auth::actor& who);
+  boost::asio::awaitable<http_response> all_storage(const auth::actor& who);
+  boost::asio::awaitable<http_response> set_quota(const http_request& req, const auth::actor& who,
+                                                  std::int64_t user);
+
+ private:
+  const settings& config_;
+  files::attachment_store* store_;
+  storage::attachment_repository& rows_;
+  storage::repository& repo_;
+  chat::service& chat_;
+  auth::rate_limiter upload_bytes_;  // per user, bytes per second
+};
+
+// Parses a Range header for a resource of `size` bytes into [first, end). nullopt: serve the
+// whole resource (no header, several ranges or a syntax error); first == end == size: the
+// range is unsatisfiable (416).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view header, std::uint64_t size);
+
+}  // namespace redoubt::api
