@@ -50,13 +50,14 @@ std::string text_of(std::string_view s, std::size_t max) {
 
 job_runner::job_runner(const worker_settings& s, storage::worker_repository& repo, email::sender& sender,
                        asio::thread_pool& blocking, queue::job_consumer& consumer,
-                       std::map<std::string, std::string> trusted_keys)
+                       std::map<std::string, std::string> trusted_keys, file_jobs* files)
     : s_(s),
       repo_(repo),
       sender_(sender),
       blocking_(blocking),
       consumer_(consumer),
-      trusted_keys_(std::move(trusted_keys)) {}
+      trusted_keys_(std::move(trusted_keys)),
+      files_(files) {}
 
 asio::awaitable<void> job_runner::reject(std::shared_ptr<queue::delivery> d, std::string reason, std::string job_id,
                                          std::string type, std::string correlation_id, bool verification_failed) {
@@ -123,6 +124,12 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
       res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
   } else if (job.type == "retention") {
     res = co_await run_retention_job(job.id, job.correlation_id);
+  } else if (job.type == "thumbnail" || job.type == "scan_attachment" || job.type == "files_maintenance") {
+    res = co_await run_file_job(job.id, job.type, job.correlation_id, job.payload_json);
+    if (res.what == outcome::fail && res.error == "bad_payload") {
+      co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
+      co_return;
+    }
   } else {
     co_await reject(d, "unknown_type", job.id, job.type, job.correlation_id);
     co_return;
@@ -164,6 +171,29 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
   log::warn("job_failed", {{"job_id", job.id}, {"type", job.type}, {"delivery", deliveries}, {"error", res.error}});
   co_await repo_.complete_job(job.id, job.type, "dead_lettered", job.correlation_id);
   co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_file_job(const std::string& job_id,
+                                                                     const std::string& type,
+                                                                     const std::string& correlation_id,
+                                                                     const std::string& payload) {
+  if (!files_) co_return handler_result{outcome::fail, "attachments are not configured on this worker ([files] dir)"};
+  file_job_result r = false;
+  if (type == "files_maintenance") {
+    r = co_await files_->maintenance(job_id, correlation_id);
+  } else {
+    boost::system::error_code ec;
+    auto v = json::parse(payload, ec);
+    const json::value* id = !ec && v.is_object() ? v.get_object().if_contains("attachment_id") : nullptr;
+    if (!id || !id->is_int64() || id->get_int64() <= 0) co_return handler_result{outcome::fail, "bad_payload"};
+    if (type == "thumbnail")
+      r = co_await files_->thumbnail(id->get_int64(), correlation_id);
+    else
+      r = co_await files_->scan(id->get_int64(), correlation_id);
+  }
+  if (r) co_return handler_result{*r ? outcome::done : outcome::skipped, {}};
+  const bool permanent = r.error().code == errc::internal || r.error().code == errc::failed_precondition;
+  co_return handler_result{permanent ? outcome::fail : outcome::retry, r.error().message};
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_retention_job(const std::string& job_id,

@@ -13,6 +13,7 @@
 
 #include "base/config.hpp"
 #include "email/sender.hpp"
+#include "file_jobs.hpp"
 #include "queue/job_consumer.hpp"
 #include "storage/worker_repository.hpp"
 
@@ -30,7 +31,7 @@ class job_runner {
  public:
   job_runner(const worker_settings& s, storage::worker_repository& repo, email::sender& sender,
              boost::asio::thread_pool& blocking, queue::job_consumer& consumer,
-             std::map<std::string, std::string> trusted_keys);
+             std::map<std::string, std::string> trusted_keys, file_jobs* files = nullptr);
 
   boost::asio::awaitable<void> handle(std::shared_ptr<queue::delivery> d);
   const job_stats& stats() const { return stats_; }
@@ -44,6 +45,8 @@ class job_runner {
  private:
   boost::asio::awaitable<handler_result> run_email_job(const std::string& job_id, const std::string& type,
                                                        const std::string& correlation_id, std::int64_t user_id);
+  boost::asio::awaitable<handler_result> run_file_job(const std::string& job_id, const std::string& type,
+                                                      const std::string& correlation_id, const std::string& payload);
   boost::asio::awaitable<handler_result> run_retention_job(const std::string& job_id,
                                                            const std::string& correlation_id);
   boost::asio::awaitable<handler_result> run_notify_job(const std::string& job_id, const std::string& correlation_id,
@@ -58,6 +61,7 @@ class job_runner {
   boost::asio::thread_pool& blocking_;
   queue::job_consumer& consumer_;
   std::map<std::string, std::string> trusted_keys_;
+  file_jobs* files_;
   job_stats stats_;
 };
 

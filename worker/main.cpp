@@ -195,7 +195,16 @@ int main(int argc, char** argv) {
   auto consumer = queue::job_consumer::connect(cs);
   if (!consumer) return fail(consumer.error().message);
 
-  worker::job_runner runner(config, repo, sender, blocking, **consumer, std::move(*keys));
+  // Attachments: the same store directory and master keys as the server.
+  std::unique_ptr<worker::file_jobs> file_jobs;
+  if (!config.files_dir.empty()) {
+    auto ring = files::key_ring::parse(config.files_master_keys.reveal());
+    if (!ring) return fail("files: " + ring.error().message);
+    auto store = files::file_store::open(config.files_dir);
+    if (!store) return fail("files: " + store.error().message);
+    file_jobs = std::make_unique<worker::file_jobs>(config, repo, blocking, std::move(*store), std::move(*ring));
+  }
+  worker::job_runner runner(config, repo, sender, blocking, **consumer, std::move(*keys), file_jobs.get());
   worker_state state;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {

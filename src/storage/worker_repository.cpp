@@ -1,5 +1,7 @@
 #include "storage/worker_repository.hpp"
 
+#include "crypto/crypto.hpp"
+
 #include <boost/asio/use_awaitable.hpp>
 
 namespace redoubt::storage {
@@ -104,6 +106,48 @@ awaitable<result<void>> worker_repository::mark_notified(std::int64_t user_id, c
                 "greatest(notification_state.notified_through, EXCLUDED.notified_through)",
                 params{p(user_id), p(through)});
   co_return result<void>{};
+}
+
+awaitable<result<std::optional<worker_repository::attachment_job_row>>> worker_repository::attachment_for_job(
+    std::int64_t id) {
+  REDOUBT_QUERY(r,
+                "SELECT id, storage_name, content_type, size, key_id, encode(wrapped_key, 'hex'), state "
+                "FROM attachments WHERE id = $1 AND deleted_at IS NULL",
+                params{p(id)});
+  if (r->size() == 0) co_return std::optional<attachment_job_row>{};
+  attachment_job_row a;
+  a.id = r->int64(0, 0);
+  a.storage_name = std::string(r->text(0, 1));
+  a.content_type = std::string(r->text(0, 2));
+  a.size = r->int64(0, 3);
+  a.key_id = std::string(r->text(0, 4));
+  auto raw = crypto::from_hex(r->text(0, 5));
+  if (raw) a.wrapped_key = std::move(*raw);
+  a.state = std::string(r->text(0, 6));
+  co_return std::optional<attachment_job_row>(std::move(a));
+}
+
+awaitable<result<void>> worker_repository::store_thumbnail(std::int64_t id, const std::string& sealed_png) {
+  REDOUBT_QUERY(r, "UPDATE attachments SET thumbnail = decode($2, 'hex') WHERE id = $1 AND deleted_at IS NULL",
+                params{p(id), p(crypto::to_hex(sealed_png))});
+  co_return result<void>{};
+}
+
+awaitable<result<bool>> worker_repository::set_scan_result(std::int64_t id, const std::string& state) {
+  REDOUBT_QUERY(r, "UPDATE attachments SET state = $2 WHERE id = $1 AND state = 'scanning'", params{p(id), p(state)});
+  co_return r->affected() > 0;
+}
+
+awaitable<result<std::vector<std::string>>> worker_repository::attachments_gc(std::int64_t unattached_ttl_s) {
+  REDOUBT_QUERY(r, "SELECT storage_name FROM attachments_gc($1)", params{p(unattached_ttl_s)});
+  std::vector<std::string> out;
+  for (int i = 0; i < r->size(); ++i) out.emplace_back(r->text(i, 0));
+  co_return out;
+}
+
+awaitable<result<bool>> worker_repository::attachment_exists(const std::string& storage_name) {
+  REDOUBT_QUERY(r, "SELECT attachment_exists($1)", params{p(storage_name)});
+  co_return r->text(0, 0) == "t";
 }
 
 }  // namespace redoubt::storage

@@ -61,6 +61,25 @@ class worker_repository {
   awaitable<result<void>> mark_notified(std::int64_t user_id, const std::string& through);
   // Erases the content of messages past their room's retention, at most `limit`; returns how many.
   awaitable<result<std::int64_t>> apply_retention(int limit);
+
+  // Attachments (thumbnail, scan and clean-up jobs).
+  struct attachment_job_row {
+    std::int64_t id = 0;
+    std::string storage_name;
+    std::string content_type;
+    std::int64_t size = 0;
+    std::string key_id;
+    std::string wrapped_key;  // raw
+    std::string state;
+  };
+  // nullopt when the row is gone or being erased.
+  awaitable<result<std::optional<attachment_job_row>>> attachment_for_job(std::int64_t id);
+  awaitable<result<void>> store_thumbnail(std::int64_t id, const std::string& sealed_png);
+  // 'ready' or 'rejected'; only a row still 'scanning' changes. False when none did.
+  awaitable<result<bool>> set_scan_result(std::int64_t id, const std::string& state);
+  // Marks unreachable attachments and removes rows marked earlier; returns their storage names.
+  awaitable<result<std::vector<std::string>>> attachments_gc(std::int64_t unattached_ttl_s);
+  awaitable<result<bool>> attachment_exists(const std::string& storage_name);
   awaitable<result<void>> audit(const audit_entry& e) { return audit_.audit(e); }
 
  private:

@@ -8,11 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "api/email_webhook.hpp"
 #include "crypto/crypto.hpp"
 #include "integration/api_env.hpp"
+#include "files/file_crypto.hpp"
+#include "media/thumbnail.hpp"
 #include "queue/envelope.hpp"
 #include "support/email_sink.hpp"
 #include "support/nats_server.hpp"
@@ -50,6 +53,8 @@ struct jobs_env {
   std::unique_ptr<email_sink> sink;
   std::unique_ptr<server_process> server;
   std::unique_ptr<worker_process> worker;
+  std::string server_toml;
+  std::string store;  // the attachment store shared by the server and the worker
 
   secret_string signing_key() const {
     std::ifstream in(secret_key_file);
@@ -75,6 +80,11 @@ jobs_env& env() {
     write_secret_file(x->dir + "/nats-server.pass", nats.password(nats_role::server));
     write_secret_file(x->dir + "/webhook.secret", webhook_secret);
     write_secret_file(x->dir + "/sink.key", sink_api_key);
+    x->store = x->dir + "/store";
+    auto [krc, kout] = run_program({REDOUBTCTL_BIN, "files", "keygen", x->dir + "/master.keys"});
+    if (krc != 0) throw std::runtime_error("files keygen: " + kout);
+    const auto files_toml = "[files]\ndir = " + quote_toml(x->store) + "\nmaster_key_file = " +
+                            quote_toml(x->dir + "/master.keys") + "\n";
     x->sink = std::make_unique<email_sink>(sink_api_key);
 
     server_options so;
@@ -83,8 +93,9 @@ jobs_env& env() {
                     "\nca_file = " + quote_toml(nats.ca_file()) + "\n[jobs]\nsigning_key_file = " +
                     quote_toml(x->secret_key_file) +
                     "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\nretention_interval_s = 1\n"
-                    "[email_webhook]\nsecret_file = " +
-                    quote_toml(x->dir + "/webhook.secret") + "\n";
+                    "files_maintenance_interval_s = 1\n[email_webhook]\nsecret_file = " +
+                    quote_toml(x->dir + "/webhook.secret") + "\n" + files_toml + "min_free_disk_bytes = 1048576\n";
+    x->server_toml = so.extra_toml;
     x->server = std::make_unique<server_process>(so);
     x->server->start();
 
@@ -99,7 +110,8 @@ jobs_env& env() {
                     quote_toml(x->sink->ca_file()) +
                     "\nfrom_address = \"redoubt@example.test\"\nconnect_timeout_ms = 1000\ntotal_timeout_ms = 2000\n"
                     "attempts = 2\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\nbreaker_failures = 3\n"
-                    "breaker_cooldown_ms = 1000\nper_recipient_per_hour = 1000\nglobal_per_second = 1000\n";
+                    "breaker_cooldown_ms = 1000\nper_recipient_per_hour = 1000\nglobal_per_second = 1000\n" +
+                    files_toml + "unattached_ttl_s = 4\norphan_grace_s = 2\nthumbnail_size = 320\n";
     x->worker = std::make_unique<worker_process>(wo);
     x->worker->start();
     return x;
@@ -580,4 +592,179 @@ TEST(Jobs, SmtpProviderDeliversOverImplicitTls13) {
 }
 
 }  // namespace
+// ---- attachments: thumbnails, clean-up, crash consistency
+
+namespace {
+
+std::int64_t files_room(signed_up& u) {
+  auto res = u.http.post("/api/v1/rooms", json::object{{"name", unique_name("files")}, {"kind", "public"}});
+  EXPECT_EQ(res.status, 201) << res.body;
+  return res.json().at("room").at("id").as_int64();
+}
+
+std::set<std::string> objects_in_store() {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(env().store + "/objects", ec);
+       !ec && it != std::filesystem::end(it); it.increment(ec))
+    if (it->is_regular_file()) names.insert(it->path().filename().string());
+  return names;
+}
+
+bool object_exists(std::int64_t attachment_id, std::string& name) {
+  if (name.empty())
+    name = trim(psql("SELECT storage_name FROM attachments WHERE id = " + std::to_string(attachment_id)));
+  return !name.empty() && std::filesystem::exists(env().store + "/objects/" + name.substr(0, 2) + "/" + name);
+}
+
+std::uint32_t crc32_of(std::string_view data) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : data) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+void put_be32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+// A PNG whose header claims width x height; the pixel data is a token few bytes.
+std::string png_claiming(std::uint32_t width, std::uint32_t height) {
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  std::string ihdr = "IHDR";
+  put_be32(ihdr, width);
+  put_be32(ihdr, height);
+  ihdr += std::string("\x08\x06\x00\x00\x00", 5);  // 8-bit RGBA
+  put_be32(png, 13);
+  png += ihdr;
+  put_be32(png, crc32_of(ihdr));
+  const std::string idat = std::string("IDAT") + std::string("\x78\x9c\x63\x00\x00\x00\x01\x00\x01", 9);
+  put_be32(png, 9);
+  png += idat;
+  put_be32(png, crc32_of(idat));
+  put_be32(png, 0);
+  png += "IEND";
+  put_be32(png, crc32_of("IEND"));
+  return png;
+}
+
+}  // namespace
+
+TEST(Jobs, ImageUploadsGetAThumbnailMadeByTheWorker) {
+  auto u = sign_up("thumb");
+  auto room = files_room(u);
+  std::string pixels(800 * 600 * 4, '\0');
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<char>((i % 4 == 3) ? 255 : (i / 4) % 251);
+  auto png = media::encode_png_rgba(800, 600, pixels);
+  ASSERT_TRUE(png);
+  auto res = upload_attachment(u.http, room, *png, "wide.png");
+  ASSERT_EQ(res.status, 201) << res.body;
+  const auto id = res.json().at("attachment").at("id").as_int64();
+  const auto meta_path = "/api/v1/attachments/" + std::to_string(id) + "/meta";
+  ASSERT_TRUE(eventually([&] { return u.http.get(meta_path).json().at("attachment").at("thumbnail").as_bool(); }))
+      << env().worker->log();
+  auto thumb = u.http.get("/api/v1/attachments/" + std::to_string(id) + "/thumbnail");
+  ASSERT_EQ(thumb.status, 200) << thumb.body;
+  EXPECT_EQ(thumb.header("content-type"), "image/png");
+  auto size = media::probe(thumb.body, "image/png");
+  ASSERT_TRUE(size);
+  EXPECT_EQ(size->width, 320u);
+  EXPECT_EQ(size->height, 240u);
+  // Stored sealed with the file's key: the database holds no PNG.
+  EXPECT_EQ(trim(psql("SELECT position('\\x89504e47'::bytea IN thumbnail) FROM attachments WHERE id = " +
+                      std::to_string(id))),
+            "0");
+  // Not for strangers.
+  auto other = sign_up("thumbx");
+  EXPECT_EQ(other.http.get("/api/v1/attachments/" + std::to_string(id) + "/thumbnail").status, 404);
+}
+
+TEST(Jobs, ADecompressionBombGetsNoThumbnailAndIsAudited) {
+  auto u = sign_up("bomb");
+  auto room = files_room(u);
+  auto res = upload_attachment(u.http, room, png_claiming(60000, 60000), "bomb.png");
+  ASSERT_EQ(res.status, 201) << res.body;
+  const auto id = res.json().at("attachment").at("id").as_int64();
+  EXPECT_EQ(res.json().at("attachment").at("content_type").as_string(), "image/png");
+  ASSERT_TRUE(eventually([&] {
+    return trim(psql("SELECT count(*) FROM audit_log WHERE action = 'attachment.thumbnail_refused' AND target = "
+                     "'attachment:" + std::to_string(id) + "'")) == "1";
+  })) << env().worker->log();
+  EXPECT_NE(trim(psql("SELECT details::text FROM audit_log WHERE action = 'attachment.thumbnail_refused' AND target = "
+                      "'attachment:" + std::to_string(id) + "'"))
+                .find("too large"),
+            std::string::npos);
+  EXPECT_FALSE(u.http.get("/api/v1/attachments/" + std::to_string(id) + "/meta")
+                   .json().at("attachment").at("thumbnail").as_bool());
+  EXPECT_TRUE(env().worker->running());
+}
+
+TEST(Jobs, UnreachableAttachmentsAreErasedFromDiskAndDatabase) {
+  auto u = sign_up("gc");
+  auto room = files_room(u);
+  // Never attached: gone after unattached_ttl_s (4 s in this setup).
+  auto loose = upload_attachment(u.http, room, "never sent").json().at("attachment").at("id").as_int64();
+  std::string loose_name;
+  ASSERT_TRUE(object_exists(loose, loose_name));
+  // Attached, then the message is deleted: gone at the next maintenance run.
+  auto kept = upload_attachment(u.http, room, "sent, then deleted").json().at("attachment").at("id").as_int64();
+  auto msg = u.http.post("/api/v1/rooms/" + std::to_string(room) + "/messages",
+                         json::object{{"client_id", "gc-1"}, {"body", "file"}, {"attachments", json::array{kept}}});
+  ASSERT_EQ(msg.status, 201) << msg.body;
+  std::string kept_name;
+  ASSERT_TRUE(object_exists(kept, kept_name));
+  ASSERT_EQ(u.http.del("/api/v1/messages/" + std::to_string(msg.json().at("message_id").as_int64())).status, 204);
+  ASSERT_TRUE(eventually([&] { return !object_exists(kept, kept_name); }, std::chrono::seconds(30)))
+      << env().worker->log();
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments WHERE id = " + std::to_string(kept))), "0");
+  ASSERT_TRUE(eventually([&] { return !object_exists(loose, loose_name); }, std::chrono::seconds(30)));
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments WHERE id = " + std::to_string(loose))), "0");
+  EXPECT_GE(std::stoi(trim(psql("SELECT count(*) FROM audit_log WHERE action = 'files.maintenance'"))), 1);
+}
+
+TEST(Jobs, ACrashBetweenFileAndCommitLeavesNoRowAndTheOrphanIsSwept) {
+  // A second server on the same store and database that dies right after making a file durable.
+  server_options so;
+  so.extra_toml = env().server_toml;
+  server_process crashing(so);
+  ::setenv("REDOUBT_FAULT_CRASH_BEFORE_ATTACHMENT_COMMIT", "1", 1);
+  crashing.start();
+  ::unsetenv("REDOUBT_FAULT_CRASH_BEFORE_ATTACHMENT_COMMIT");
+  auto http = crashing.client();
+  auto name = unique_name("crash");
+  ASSERT_EQ(http.post("/api/v1/auth/register", json::object{{"username", name}, {"email", name + "@example.test"},
+                                                            {"password", test_password}})
+                .status,
+            201);
+  auto room = http.post("/api/v1/rooms", json::object{{"name", unique_name("crash")}, {"kind", "public"}})
+                  .json().at("room").at("id").as_int64();
+  const auto rows_before = trim(psql("SELECT count(*) FROM attachments"));
+  const auto files_before = objects_in_store();
+  bool answered = false;
+  try {
+    answered = upload_attachment(http, room, pattern_bytes(200000, 1)).status != 0;
+  } catch (const std::exception&) {
+    // the server died mid-request
+  }
+  EXPECT_FALSE(answered);
+  ASSERT_TRUE(crashing.wait_exit(std::chrono::seconds(10)).has_value());
+  EXPECT_EQ(*crashing.exit_status(), 70);
+  // The file is complete on disk, but without a row it does not exist for anyone.
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments")), rows_before);
+  std::string orphan;
+  for (const auto& n : objects_in_store())
+    if (!files_before.contains(n)) orphan = n;
+  ASSERT_FALSE(orphan.empty()) << "the crashed upload left no file";
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments WHERE storage_name = '" + orphan + "'")), "0");
+  // Maintenance removes it once it is older than the orphan grace (2 s here).
+  ASSERT_TRUE(eventually([&] { return !objects_in_store().contains(orphan); }, std::chrono::seconds(30)))
+      << env().worker->log();
+  EXPECT_TRUE(eventually([&] {
+    return trim(psql("SELECT count(*) FROM audit_log WHERE action = 'files.maintenance' AND "
+                     "(details->>'orphans')::int > 0")) != "0";
+  }));
+}
+
 }  // namespace redoubt::test
