@@ -116,37 +116,6 @@ stream_outcome refuse(const error& e, int status_override = 0) {
 
 }  // namespace
 
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view h, std::uint64_t size) {
-  constexpr std::string_view unit = "bytes=";
-  if (h.substr(0, unit.size()) != unit) return std::nullopt;
-  h.remove_prefix(unit.size());
-  if (h.find(',') != std::string_view::npos) return std::nullopt;  // several ranges: send it all
-  auto dash = h.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view s, std::uint64_t& v) {
-    if (s.empty() || s.size() > 19) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc() && p == s.data() + s.size();
-  };
-  auto a = h.substr(0, dash), b = h.substr(dash + 1);
-  std::uint64_t first = 0, last = 0;
-  const std::pair<std::uint64_t, std::uint64_t> unsatisfiable{size, size};
-  if (a.empty()) {  // suffix: the last N bytes
-    if (!num(b, last)) return std::nullopt;
-    if (last == 0 || size == 0) return unsatisfiable;
-    return std::pair{size - std::min(last, size), size};
-  }
-  if (!num(a, first)) return std::nullopt;
-  if (b.empty()) {
-    last = size == 0 ? 0 : size - 1;
-  } else {
-    if (!num(b, last) || last < first) return std::nullopt;
-    last = std::min(last, size == 0 ? 0 : size - 1);
-  }
-  if (first >= size) return unsatisfiable;
-  return std::pair{first, last + 1};
-}
-
 attachment_endpoints::attachment_endpoints(const settings& config, files::attachment_store* store,
                                            storage::attachment_repository& rows, storage::repository& repo,
                                            chat::service& chat)
@@ -276,7 +245,7 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
   std::uint64_t first = 0, end = size;
   bool partial = false;
   if (auto h = req.header("range"); !h.empty()) {
-    if (auto range = parse_range(h, size)) {
+    if (auto range = files::parse_byte_range(h, size)) {
       if (range->first == size && range->second == size) {
         auto r = error_response(errc::invalid_argument, "range not satisfiable");
         r.status = 416;

@@ -55,9 +55,4 @@ class attachment_endpoints {
   auth::rate_limiter upload_bytes_;  // per user, bytes per second
 };
 
-// Parses a Range header for a resource of `size` bytes into [first, end). nullopt: serve the
-// whole resource (no header, several ranges or a syntax error); first == end == size: the
-// range is unsatisfiable (416).
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(std::string_view header, std::uint64_t size);
-
 }  // namespace redoubt::api

@@ -1,6 +1,7 @@
 #include "files/content_type.hpp"
 
 #include <array>
+#include <charconv>
 
 #include "proto/text.hpp"
 
@@ -128,6 +129,37 @@ std::string content_disposition(bool as_inline, std::string_view filename) {
   }
   return std::string(as_inline ? "inline" : "attachment") + "; filename=\"" + ascii + "\"; filename*=UTF-8''" +
          encoded;
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_byte_range(std::string_view h, std::uint64_t size) {
+  constexpr std::string_view unit = "bytes=";
+  if (h.substr(0, unit.size()) != unit) return std::nullopt;
+  h.remove_prefix(unit.size());
+  if (h.find(',') != std::string_view::npos) return std::nullopt;  // several ranges: send it all
+  auto dash = h.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, std::uint64_t& v) {
+    if (s.empty() || s.size() > 19) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  auto a = h.substr(0, dash), b = h.substr(dash + 1);
+  std::uint64_t first = 0, last = 0;
+  const std::pair<std::uint64_t, std::uint64_t> unsatisfiable{size, size};
+  if (a.empty()) {  // suffix: the last N bytes
+    if (!num(b, last)) return std::nullopt;
+    if (last == 0 || size == 0) return unsatisfiable;
+    return std::pair{size - std::min(last, size), size};
+  }
+  if (!num(a, first)) return std::nullopt;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else {
+    if (!num(b, last) || last < first) return std::nullopt;
+    last = std::min(last, size == 0 ? 0 : size - 1);
+  }
+  if (first >= size) return unsatisfiable;
+  return std::pair{first, last + 1};
 }
 
 }  // namespace redoubt::files

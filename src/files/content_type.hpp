@@ -3,8 +3,11 @@
 // kept only as sanitized metadata, never as a path.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/errc.hpp"
 
@@ -25,5 +28,10 @@ result<std::string> sanitize_filename(std::string_view raw);
 
 // `inline|attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded`.
 std::string content_disposition(bool as_inline, std::string_view filename);
+
+// Parses a Range header for a resource of `size` bytes into [first, end). nullopt: serve the
+// whole resource (no header, several ranges or a syntax error); first == end == size: the
+// range is unsatisfiable (416).
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_byte_range(std::string_view header, std::uint64_t size);
 
 }  // namespace redoubt::files

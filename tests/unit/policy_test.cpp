@@ -102,5 +102,46 @@ TEST(Policy, MemberRemoval) {
   EXPECT_FALSE(authorize_member_removal(who, {room_kind::direct, room_role::member}, room_role::member));
 }
 
+TEST(Policy, AttachmentsAreReadByMembersOnlyWhileTheirMessageLives) {
+  struct row {
+    room_kind kind;
+    room_role role;
+    chat::user_id uploader;
+    bool attached;
+    bool deleted;
+    errc expected;
+  };
+  const row rows[] = {
+      // Members of any room kind read attached files of live messages.
+      {room_kind::public_room, room_role::member, 2, true, false, errc::ok},
+      {room_kind::private_room, room_role::member, 2, true, false, errc::ok},
+      {room_kind::direct, room_role::member, 2, true, false, errc::ok},
+      // Non-members never, even in public rooms.
+      {room_kind::public_room, room_role::none, 2, true, false, errc::not_found},
+      {room_kind::private_room, room_role::none, 1, false, false, errc::not_found},
+      // A deleted message takes its files with it, for everyone including its author.
+      {room_kind::public_room, room_role::owner, 1, true, true, errc::not_found},
+      // Not yet attached: the uploader only.
+      {room_kind::public_room, room_role::member, 1, false, false, errc::ok},
+      {room_kind::public_room, room_role::owner, 2, false, false, errc::not_found},
+  };
+  for (const auto& r : rows) {
+    auto res = authorize_attachment_read(actor{1, false}, room_facts{r.kind, r.role},
+                                         attachment_facts{r.uploader, r.attached, r.deleted});
+    EXPECT_EQ(res ? errc::ok : res.error().code, r.expected)
+        << static_cast<int>(r.kind) << "/" << static_cast<int>(r.role) << " uploader " << r.uploader;
+  }
+}
+
+TEST(Policy, OnlyTheUploaderDiscardsAndOnlyBeforeAttachingAndOnlyAdminsAdminister) {
+  EXPECT_TRUE(authorize_attachment_discard(actor{1, false}, attachment_facts{1, false, false}));
+  EXPECT_EQ(authorize_attachment_discard(actor{1, false}, attachment_facts{1, true, false}).error().code,
+            errc::permission_denied);
+  EXPECT_EQ(authorize_attachment_discard(actor{1, true}, attachment_facts{2, false, false}).error().code,
+            errc::not_found);
+  EXPECT_TRUE(authorize_admin(actor{1, true}));
+  EXPECT_EQ(authorize_admin(actor{1, false}).error().code, errc::permission_denied);
+}
+
 }  // namespace
 }  // namespace redoubt::auth
