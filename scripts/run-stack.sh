@@ -40,6 +40,8 @@ cat <<MSG
   Trust this CA:        $var/tls/ca.crt   (curl --cacert $var/tls/ca.crt ...)
   Logs:                 $var/server.log, $var/worker.log
   Emails:               $var/mail/*.eml   (verification and password-reset links: cat $var/mail/*.eml)
+  Attachments:          $var/files (encrypted; keys in $var/keys/files.keys)
+                        check them: $ctl_bin --config $var/config/server.toml files verify
   First admin:          the first account registered becomes admin, or:
                         echo 'a long passphrase' | $ctl_bin --config $var/config/ctl.toml create-admin NAME EMAIL
   Stop:                 Ctrl-C

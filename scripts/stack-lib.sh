@@ -121,6 +121,13 @@ stack_prepare_jobs() {
       } > "$var/config/worker.toml"
     )
   fi
+  # Attachments: an encrypted store under var/files, its master key file, shared by the server
+  # (uploads, downloads) and the worker (thumbnails, clean-up).
+  [[ -f "$var/keys/files.keys" ]] || "$ctl_bin" files keygen "$var/keys/files.keys"
+  local files_section
+  files_section=$(printf '\n[files]\ndir = "%s"\nmaster_key_file = "%s"\n' "$var/files" "$var/keys/files.keys")
+  grep -q '^\[files\]' "$var/config/server.toml" || printf '%s\n' "$files_section" >> "$var/config/server.toml"
+  grep -q '^\[files\]' "$var/config/worker.toml" || printf '%s\n' "$files_section" >> "$var/config/worker.toml"
   "$root/scripts/nats-server.sh" start "$var/nats"
   "$ctl_bin" nats-setup --url "tls://127.0.0.1:$nats_port" --ca-file "$var/nats/tls/ca.crt" \
     --password-file "$var/nats/secrets/admin.pass" --hostname localhost
