@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
   bodies, foreignOriginServer, launch, messageIds, online, openPage, openRoom, send, serverLog, shot, sidebarRoom, signUp, sleep,
@@ -402,4 +403,83 @@ describe('web client end to end', { timeout: 240000 }, () => {
     await carol.context().close();
     await other.context().close();
   });
+
+  test('11. an image attached in one browser shows as a preview in the other; the download is the same bytes', async () => {
+    await bob.goto(url);
+    await bob.getByLabel('Username').fill(bobName);
+    await bob.getByLabel('Password').fill('purple otter sings at dawn 42');
+    await bob.getByRole('button', { name: 'Sign in' }).last().click();
+    await online(bob);
+    await openRoom(bob, room);
+    await openRoom(alice, room);
+    const png = gradientPng(96, 64);
+    const chooser = alice.locator('.composer input[type=file]');
+    await chooser.setInputFiles({ name: 'gradient <b>.png', mimeType: 'image/png', buffer: png });
+    await alice.locator('.uploads .upload.done').waitFor({ timeout: 15000 });
+    await shot(alice, '17-attachment-ready');
+    await alice.locator('.composer textarea').fill('the new **logo**');
+    await alice.locator('.composer textarea').press('Enter');
+    const img = bob.locator('.messages li.message:not(.pending) .attachment img.preview');
+    await img.waitFor({ timeout: 15000 });
+    await bob.waitForFunction(() => {
+      const el = document.querySelector('.messages li.message:not(.pending) .attachment img.preview');
+      return el && el.complete && el.naturalWidth > 0;
+    });
+    assert.equal(await img.evaluate((el) => el.naturalWidth), 96);
+    await bob.getByRole('link', { name: 'Open image gradient <b>.png' }).waitFor();
+    // The file name is text, never markup.
+    const link = bob.getByRole('link', { name: /^📎 gradient <b>\.png$/ });
+    await link.waitFor();
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/api\/v1\/attachments\/\d+\?download=1$/);
+    const got = await bob.evaluate(async (h) => {
+      const r = await fetch(h);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, disposition: r.headers.get('content-disposition'), b64: btoa(String.fromCharCode(...bytes)) };
+    }, href);
+    assert.equal(got.status, 200);
+    assert.match(got.disposition, /^attachment;/);
+    assert.equal(got.b64, png.toString('base64'));
+    await shot(bob, '18-attachment-preview');
+    expectNoXss(bob);
+    assert.deepEqual(bob.errors, []);
+    assert.deepEqual(alice.errors, []);
+  });
 });
+
+// A valid RGBA PNG with a colour gradient (no image library needed).
+function gradientPng(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const raw = Buffer.alloc(h * (1 + w * 4));
+  for (let y = 0; y < h; y++) {
+    raw[y * (1 + w * 4)] = 0;
+    for (let x = 0; x < w; x++) raw.set([(x * 255) / w, (y * 255) / h, 160, 255], y * (1 + w * 4) + 1 + x * 4);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

@@ -75,6 +75,7 @@ export const api = {
     ),
   edit: (m: number, body: string) => call<unknown>('PATCH', `/messages/${id(m)}`, { body }),
   remove: (m: number) => call<void>('DELETE', `/messages/${id(m)}`),
+  discardAttachment: (a: number) => call<void>('DELETE', `/attachments/${id(a)}`),
   react: (m: number, emoji: string, on: boolean) =>
     call<void>(on ? 'PUT' : 'DELETE', `/messages/${id(m)}/reactions/${encodeURIComponent(emoji)}`),
 };

@@ -2,12 +2,26 @@
 import type { JSX } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api';
+
+type ApiErrorLike = { code?: string; message: string };
 import { formatDay, formatTime } from './hooks';
 import { plainText } from './markdown';
 import { Markdown } from './render';
 import { store } from './store';
 import { dayKey, type Pending } from './timeline';
-import type { Member, Message, Role, Room } from './types';
+import type { Attachment, Member, Message, Role, Room } from './types';
+import {
+  canSend,
+  downloadPath,
+  finishedAttachments,
+  formatBytes,
+  maxAttachmentsPerMessage,
+  percent,
+  previewPath,
+  type Upload,
+  type UploadHandle,
+  uploadFile,
+} from './uploads';
 
 const reactionChoices = ['👍', '❤️', '😄', '🎉', '👀', '✅'];
 
@@ -16,13 +30,33 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showMembers, setShowMembers] = useState(false);
   const [editingTopic, setEditingTopic] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const attachFiles = useRef<((files: File[]) => void) | null>(null);
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
   const canTopic = room.kind === 'direct' || room.my_role === 'owner' || room.my_role === 'moderator';
   useEffect(() => setReplyTo(null), [room.id]);
   const canInvite = room.kind === 'public' || room.my_role === 'owner' || room.my_role === 'moderator';
   const title = store.roomTitle(room);
   const partner = room.kind === 'direct' ? store.dmPartner(room) : undefined;
   return (
-    <section class="room" aria-label={`Room ${title}`}>
+    <section
+      class={'room' + (dragging ? ' dragging' : '')}
+      aria-label={`Room ${title}`}
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        setDragging(false);
+        attachFiles.current?.(Array.from(e.dataTransfer?.files ?? []));
+      }}
+    >
       <header class="room-header">
         <button class="menu-button" aria-label="Show rooms" onClick={props.onMenu}>
           ☰
@@ -68,7 +102,7 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
         {showMembers && <MemberList room={room} />}
       </div>
       <TypingLine room={room.id} />
-      <Composer room={room} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} />
+      <Composer room={room} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} attachFiles={attachFiles} />
     </section>
   );
 }
@@ -320,6 +354,7 @@ function PendingItem({ p, room }: { p: Pending; room: number }) {
       <div class="body">
         <Markdown text={p.body} me={store.me?.username} />
       </div>
+      {p.attachments && p.attachments.length > 0 && <AttachmentList list={p.attachments} />}
       {p.failed && (
         <button
           onClick={() => {
@@ -396,6 +431,7 @@ function MessageItem(props: { m: Message; compact: boolean; replied?: Message; o
           {m.edited_at && <span class="muted edited"> (edited)</span>}
         </div>
       )}
+      {!m.deleted && m.attachments && m.attachments.length > 0 && <AttachmentList list={m.attachments} />}
       {m.reactions.length > 0 && (
         <div class="reactions" role="group" aria-label="Reactions">
           {m.reactions.map((r) => {
@@ -494,9 +530,90 @@ function EditBox(props: { initial: string; onSave: (body: string) => void; onCan
   );
 }
 
-function Composer(props: { room: Room; replyTo: Message | null; onCancelReply: () => void }) {
+// An image that finishes loading grows its message: stay at the bottom if the reader was there.
+function keepBottom(e: Event) {
+  const img = e.currentTarget as HTMLImageElement;
+  const list = img.closest('.messages');
+  if (list && list.scrollHeight - list.scrollTop - list.clientHeight < img.height + 80) list.scrollTop = list.scrollHeight;
+}
+
+// Files of a message: image previews (never SVG: only raster types are inline) and download
+// links. Filenames are user content and stay text.
+function AttachmentList({ list }: { list: Attachment[] }) {
+  return (
+    <ul class="attachments" aria-label="Attachments">
+      {list.map((a) => (
+        <li key={a.id} class="attachment">
+          {a.state === 'scanning' ? (
+            <span class="muted">
+              {a.filename} ({formatBytes(a.size)}): being scanned…
+            </span>
+          ) : (
+            <>
+              {a.inline && (
+                <a
+                  href={downloadPath(a)}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  class="preview-link"
+                  aria-label={`Open image ${a.filename}`}
+                >
+                  <img class="preview" src={previewPath(a)} alt={a.filename} loading="lazy" onLoad={keepBottom} />
+                </a>
+              )}
+              <span class="file">
+                <a class="file-link" href={downloadPath(a, true)} download={a.filename}>
+                  📎 {a.filename}
+                </a>{' '}
+                <span class="muted">{formatBytes(a.size)}</span>
+              </span>
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Composer(props: {
+  room: Room;
+  replyTo: Message | null;
+  onCancelReply: () => void;
+  attachFiles: { current: ((files: File[]) => void) | null };
+}) {
   const { room } = props;
   const [text, setText] = useState('');
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [uploadError, setUploadError] = useState('');
+  const handles = useRef(new Map<string, UploadHandle>());
+  const picker = useRef<HTMLInputElement>(null);
+  const patch = (key: string, change: Partial<Upload>) =>
+    setUploads((list) => list.map((u) => (u.key === key ? { ...u, ...change } : u)));
+  const addFiles = (files: File[]) => {
+    setUploadError('');
+    for (const file of files) {
+      const key = crypto.randomUUID();
+      setUploads((list) => [...list, { key, name: file.name || 'file', size: file.size, sent: 0, state: 'uploading' }]);
+      const h = uploadFile(room.id, file, (sent) => patch(key, { sent }));
+      handles.current.set(key, h);
+      h.done
+        .then((attachment) => patch(key, { state: 'done', attachment, sent: file.size }))
+        .catch((e: ApiErrorLike) => {
+          if (e.code !== 'aborted') patch(key, { state: 'failed', error: e.message });
+        })
+        .finally(() => handles.current.delete(key));
+    }
+  };
+  props.attachFiles.current = addFiles;
+  const removeUpload = (u: Upload) => {
+    handles.current.get(u.key)?.abort();
+    if (u.state === 'done' && u.attachment) void api.discardAttachment(u.attachment.id).catch(() => {});
+    setUploads((list) => list.filter((x) => x.key !== u.key));
+  };
+  useEffect(() => {
+    for (const h of handles.current.values()) h.abort();
+    setUploads([]);
+  }, [room.id]);
   const [suggest, setSuggest] = useState<{ start: number; query: string; index: number } | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
@@ -533,10 +650,16 @@ function Composer(props: { room: Room; replyTo: Message | null; onCancelReply: (
     });
   };
 
+  const sendable = canSend(text, uploads);
   const send = () => {
+    if (!sendable) {
+      if (uploads.filter((u) => u.state === 'done').length > maxAttachmentsPerMessage)
+        setUploadError(`At most ${maxAttachmentsPerMessage} files per message.`);
+      return;
+    }
     const body = text.trim();
-    if (!body) return;
-    store.send(room.id, body, props.replyTo?.id ?? null);
+    store.send(room.id, body, props.replyTo?.id ?? null, finishedAttachments(uploads));
+    setUploads((list) => list.filter((u) => u.state !== 'done'));
     setText('');
     setSuggest(null);
     props.onCancelReply();
@@ -584,6 +707,24 @@ function Composer(props: { room: Room; replyTo: Message | null; onCancelReply: (
           </button>
         </div>
       )}
+      {(uploads.length > 0 || uploadError) && (
+        <ul class="uploads" aria-label="Files to send">
+          {uploads.map((u) => (
+            <li key={u.key} class={'upload ' + u.state}>
+              <span class="upload-name">{u.name}</span> <span class="muted">{formatBytes(u.size)}</span>
+              {u.state === 'uploading' && (
+                <progress max={100} value={percent(u)} aria-label={`Uploading ${u.name}`} aria-valuenow={percent(u)} />
+              )}
+              {u.state === 'done' && <span aria-label="uploaded">✓</span>}
+              {u.state === 'failed' && <span class="error-text"> {u.error}</span>}
+              <button type="button" class="link" aria-label={`Remove ${u.name}`} onClick={() => removeUpload(u)}>
+                ×
+              </button>
+            </li>
+          ))}
+          {uploadError && <li class="error-text">{uploadError}</li>}
+        </ul>
+      )}
       {matches.length > 0 && suggest && (
         <ul class="mention-list" id={listId} role="listbox" aria-label="Mention someone">
           {matches.map((m, i) => (
@@ -622,7 +763,22 @@ function Composer(props: { room: Room; replyTo: Message | null; onCancelReply: (
         }}
         onKeyDown={onKeyDown}
       />
-      <button type="submit" class="primary" disabled={!text.trim()}>
+      <input
+        ref={picker}
+        type="file"
+        multiple
+        hidden
+        aria-label="Choose files to attach"
+        onChange={(e) => {
+          const input = e.currentTarget;
+          addFiles(Array.from(input.files ?? []));
+          input.value = '';
+        }}
+      />
+      <button type="button" class="attach" aria-label="Attach files" title="Attach files" onClick={() => picker.current?.click()}>
+        📎
+      </button>
+      <button type="submit" class="primary" disabled={!sendable}>
         Send
       </button>
     </form>

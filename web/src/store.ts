@@ -11,7 +11,8 @@ import {
   unackedSends,
   type Timeline,
 } from './timeline';
-import type { Member, Room, RoomEvent, User } from './types';
+import type { Attachment, Member, Room, RoomEvent, User } from './types';
+import { sendFrame } from './uploads';
 
 export type ConnState = 'connecting' | 'online' | 'reconnecting';
 
@@ -196,19 +197,24 @@ export class Store {
 
   // --- sending
 
-  send(room: number, body: string, replyTo: number | null): void {
+  send(room: number, body: string, replyTo: number | null, attachments: Attachment[] = []): void {
     const tl = this.timelines.get(room);
     if (!tl) return;
     const client_id = crypto.randomUUID();
-    addPending(tl, { client_id, body, reply_to: replyTo, created_at: new Date().toISOString(), acked: false });
-    this.sendMessageFrame(room, client_id, body, replyTo);
+    addPending(tl, { client_id, body, attachments, reply_to: replyTo, created_at: new Date().toISOString(), acked: false });
+    this.sendMessageFrame(room, client_id, body, replyTo, attachments);
     this.emit();
   }
 
-  private sendMessageFrame(room: number, client_id: string, body: string, reply_to: number | null): void {
-    const frame: Record<string, unknown> = { type: 'send', id: client_id, room, client_id, body };
-    if (reply_to) frame.reply_to = reply_to;
-    this.sendFrame(frame); // if offline, it is resent after the next subscribe
+  private sendMessageFrame(
+    room: number,
+    client_id: string,
+    body: string,
+    reply_to: number | null,
+    attachments: Attachment[] = [],
+  ): void {
+    // If offline, it is resent after the next subscribe.
+    this.sendFrame(sendFrame(room, client_id, body, reply_to, attachments));
   }
 
   typingIn(room: number): void {
@@ -290,7 +296,8 @@ export class Store {
         if (this.me) this.presence.set(this.me.id, document.visibilityState === 'visible' ? 'online' : 'away');
         this.setPresence(document.visibilityState === 'visible' ? 'online' : 'away');
         for (const [room, tl] of this.timelines)
-          for (const p of unackedSends(tl)) this.sendMessageFrame(room, p.client_id, p.body, p.reply_to);
+          for (const p of unackedSends(tl))
+            this.sendMessageFrame(room, p.client_id, p.body, p.reply_to, p.attachments ?? []);
         break;
       case 'event':
         this.onEvent(f as RoomEvent);

@@ -2,11 +2,12 @@
 // (last event seq applied), messages unique by id in seq order, and sends not yet confirmed.
 // Every operation is idempotent, so a replay after a reconnect or a history page that overlaps
 // live events never duplicates or loses a message. Pure: no I/O, unit-tested.
-import type { Message, RoomEvent } from './types';
+import type { Attachment, Message, RoomEvent } from './types';
 
 export interface Pending {
   client_id: string;
   body: string;
+  attachments?: Attachment[];
   reply_to: number | null;
   created_at: string;
   acked: boolean;

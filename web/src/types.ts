@@ -49,6 +49,22 @@ export interface Reaction {
   users: number[];
 }
 
+// An uploaded file (docs/protocol.md "Attachments").
+export interface Attachment {
+  id: number;
+  room: number;
+  uploader: number;
+  filename: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+  message_id: number | null;
+  state: 'ready' | 'scanning' | 'rejected';
+  inline: boolean; // PNG/JPEG/GIF/WebP: shown as an image
+  thumbnail: boolean;
+}
+
 export interface Message {
   id: number;
   room: number;
@@ -63,6 +79,7 @@ export interface Message {
   deleted: boolean;
   mentions: string[];
   reactions: Reaction[];
+  attachments?: Attachment[];
 }
 
 export interface RoomEvent {
