@@ -10,6 +10,7 @@ packages=(
   postgresql-15 postgresql-contrib postgresql-15-pgaudit nats-server sslscan
   python3
   chromium fonts-noto-color-emoji
+  clamav-daemon
 )
 # The web client's build and tests: Debian's Node.js 18 and npm, unless a node is already there.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

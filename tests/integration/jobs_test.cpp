@@ -17,6 +17,7 @@
 #include "files/file_crypto.hpp"
 #include "media/thumbnail.hpp"
 #include "queue/envelope.hpp"
+#include "support/clamd_process.hpp"
 #include "support/email_sink.hpp"
 #include "support/nats_server.hpp"
 #include "support/process_util.hpp"
@@ -55,6 +56,7 @@ struct jobs_env {
   std::unique_ptr<worker_process> worker;
   std::string server_toml;
   std::string store;  // the attachment store shared by the server and the worker
+  std::unique_ptr<clamd_process> clamd;  // when clamav-daemon is installed
 
   secret_string signing_key() const {
     std::ifstream in(secret_key_file);
@@ -86,6 +88,7 @@ jobs_env& env() {
     const auto files_toml = "[files]\ndir = " + quote_toml(x->store) + "\nmaster_key_file = " +
                             quote_toml(x->dir + "/master.keys") + "\n";
     x->sink = std::make_unique<email_sink>(sink_api_key);
+    if (clamd_process::available()) x->clamd = std::make_unique<clamd_process>();
 
     server_options so;
     so.extra_toml = std::string(relaxed_limits) + "[nats]\nurl = " + quote_toml(nats.url()) +
@@ -111,7 +114,8 @@ jobs_env& env() {
                     "\nfrom_address = \"redoubt@example.test\"\nconnect_timeout_ms = 1000\ntotal_timeout_ms = 2000\n"
                     "attempts = 2\nbackoff_initial_ms = 50\nbackoff_max_ms = 200\nbreaker_failures = 3\n"
                     "breaker_cooldown_ms = 1000\nper_recipient_per_hour = 1000\nglobal_per_second = 1000\n" +
-                    files_toml + "unattached_ttl_s = 4\norphan_grace_s = 2\nthumbnail_size = 320\n";
+                    files_toml + "unattached_ttl_s = 4\norphan_grace_s = 2\nthumbnail_size = 320\n" +
+                    (x->clamd ? "clamd_socket = " + quote_toml(x->clamd->socket_path()) + "\n" : std::string());
     x->worker = std::make_unique<worker_process>(wo);
     x->worker->start();
     return x;
@@ -765,6 +769,71 @@ TEST(Jobs, ACrashBetweenFileAndCommitLeavesNoRowAndTheOrphanIsSwept) {
     return trim(psql("SELECT count(*) FROM audit_log WHERE action = 'files.maintenance' AND "
                      "(details->>'orphans')::int > 0")) != "0";
   }));
+}
+
+TEST(Jobs, WithScanningOnUploadsWaitForClamdAndInfectedOnesAreNeverServed) {
+  if (!env().clamd) GTEST_SKIP() << "clamav-daemon is not installed";
+  // A node with [files] scan = true on the same store, database and broker.
+  server_options so;
+  so.extra_toml = env().server_toml + "scan = true\n";
+  server_process scanning(so);
+  scanning.start();
+  auto http = scanning.client();
+  auto name = unique_name("scan");
+  ASSERT_EQ(http.post("/api/v1/auth/register", json::object{{"username", name}, {"email", name + "@example.test"},
+                                                            {"password", test_password}})
+                .status,
+            201);
+  auto room = http.post("/api/v1/rooms", json::object{{"name", unique_name("scan")}, {"kind", "public"}})
+                  .json().at("room").at("id").as_int64();
+  auto meta_of = [&](std::int64_t id) {
+    return http.get("/api/v1/attachments/" + std::to_string(id) + "/meta");
+  };
+  auto state_of = [&](std::int64_t id) {
+    auto res = meta_of(id);
+    return res.status == 200 ? std::string(res.json().at("attachment").at("state").as_string()) : std::string("gone");
+  };
+
+  // A clean file: held back while scanning, then served.
+  auto clean = upload_attachment(http, room, "an ordinary report");
+  ASSERT_EQ(clean.status, 201) << clean.body;
+  const auto clean_id = clean.json().at("attachment").at("id").as_int64();
+  EXPECT_EQ(clean.json().at("attachment").at("state").as_string(), "scanning");
+  ASSERT_TRUE(eventually([&] { return state_of(clean_id) == "ready"; })) << env().worker->log();
+  auto got = http.get("/api/v1/attachments/" + std::to_string(clean_id));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "an ordinary report");
+  // While a file is being scanned it is neither served nor attachable (the worker above may
+  // be faster than any request, so the state is set back by hand here).
+  psql("UPDATE attachments SET state = 'scanning' WHERE id = " + std::to_string(clean_id));
+  auto held = http.get("/api/v1/attachments/" + std::to_string(clean_id));
+  EXPECT_EQ(held.status, 409);
+  EXPECT_EQ(error_code(held), "conflict");
+  auto too_early = http.post("/api/v1/rooms/" + std::to_string(room) + "/messages",
+                             json::object{{"client_id", "scan-0"}, {"body", "x"}, {"attachments", json::array{clean_id}}});
+  EXPECT_EQ(too_early.status, 400) << too_early.body;
+  psql("UPDATE attachments SET state = 'ready' WHERE id = " + std::to_string(clean_id));
+
+  // EICAR inside a larger file: rejected, never served, audited with the signature name.
+  const auto infected_bytes = pattern_bytes(300000, 4) + clamd_process::eicar() + pattern_bytes(300000, 5);
+  auto infected = upload_attachment(http, room, infected_bytes, "invoice.pdf");
+  ASSERT_EQ(infected.status, 201) << infected.body;
+  const auto bad_id = infected.json().at("attachment").at("id").as_int64();
+  ASSERT_TRUE(eventually([&] {
+    return trim(psql("SELECT count(*) FROM audit_log WHERE action = 'attachment.malware_found' AND target = "
+                     "'attachment:" + std::to_string(bad_id) + "'")) == "1";
+  })) << env().worker->log() << env().clamd->log();
+  EXPECT_NE(trim(psql("SELECT details->>'signature' FROM audit_log WHERE action = 'attachment.malware_found' AND "
+                      "target = 'attachment:" + std::to_string(bad_id) + "'"))
+                .find("Redoubt-Test-EICAR"),
+            std::string::npos);
+  EXPECT_EQ(http.get("/api/v1/attachments/" + std::to_string(bad_id)).status, 404);
+  auto attach_bad = http.post("/api/v1/rooms/" + std::to_string(room) + "/messages",
+                              json::object{{"client_id", "scan-1"}, {"body", "x"}, {"attachments", json::array{bad_id}}});
+  EXPECT_EQ(attach_bad.status, 400);
+  // The clean-up erases it from disk and database.
+  EXPECT_TRUE(eventually([&] { return state_of(bad_id) == "gone"; }, std::chrono::seconds(30)));
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments WHERE id = " + std::to_string(bad_id))), "0");
 }
 
 }  // namespace redoubt::test
