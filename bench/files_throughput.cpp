@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
                     quote_toml((dir / "store").string()) + "\nmaster_key_file = " +
                     quote_toml((dir / "master.keys").string()) + "\nmax_file_bytes = " +
                     std::to_string((mib + 1) << 20) + "\ndefault_quota_bytes = " + std::to_string((mib + 10) << 20) +
-                    "\nmin_free_disk_bytes = 1048576\nupload_bytes_per_second = 1099511627776\n";
+                    "\nmin_free_disk_bytes = 1048576\nupload_bytes_per_second = 1099511627776\n"
+                    "download_bytes_per_second = 1099511627776\n";
   server_process server(opts);
   server.start();
   auto http = server.client();

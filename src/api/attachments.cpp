@@ -118,17 +118,30 @@ stream_outcome refuse(const error& e, int status_override = 0) {
 
 attachment_endpoints::attachment_endpoints(const settings& config, files::attachment_store* store,
                                            storage::attachment_repository& rows, storage::repository& repo,
-                                           chat::service& chat)
+                                           chat::service& chat, metrics& stats)
     : config_(config),
       store_(store),
       rows_(rows),
       repo_(repo),
       chat_(chat),
+      stats_(stats),
       upload_bytes_(static_cast<double>(config.files.upload_bytes_per_second),
-                    static_cast<double>(config.files.upload_bytes_per_second)) {}
+                    static_cast<double>(config.files.upload_bytes_per_second)),
+      download_bytes_(static_cast<double>(config.files.download_bytes_per_second),
+                      static_cast<double>(config.files.download_bytes_per_second)) {}
 
 awaitable<stream_outcome> attachment_endpoints::upload(const http_request& req, const auth::actor& who,
                                                        std::int64_t room, body_source& body) {
+  auto out = co_await store_upload(req, who, room, body);
+  if (out.response && out.response->status == 201)
+    stats_.uploads_stored.fetch_add(1, std::memory_order_relaxed);
+  else
+    stats_.uploads_refused.fetch_add(1, std::memory_order_relaxed);
+  co_return out;
+}
+
+awaitable<stream_outcome> attachment_endpoints::store_upload(const http_request& req, const auth::actor& who,
+                                                             std::int64_t room, body_source& body) {
   const auto& limits = config_.files;
   if (!store_) co_return refuse(make_error(errc::not_found, "attachments are not enabled"));
   // A cross-site form cannot send this content type without a CORS preflight we never grant.
@@ -215,6 +228,7 @@ awaitable<stream_outcome> attachment_endpoints::upload(const http_request& req, 
       co_return answer(error_response(errc::quota_exceeded, "storage quota exceeded"));
     co_return answer(error_response(errc::not_found, "room not found"));
   }
+  stats_.upload_bytes.fetch_add(static_cast<std::uint64_t>(row.size), std::memory_order_relaxed);
   json::object details{{"room", room}, {"size", row.size}, {"content_type", row.content_type}};
   co_await audit(repo_, req, who.id, "attachment.upload", *id, "ok", json::serialize(details));
   log::info("attachment_stored", {{"id", *id}, {"size", row.size}, {"request_id", req.request_id}});
@@ -266,6 +280,7 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
     else reader = result<std::unique_ptr<files::attachment_store::reader>>(p.error());
   }
   if (!reader) {
+    stats_.integrity_failures.fetch_add(1, std::memory_order_relaxed);
     json::object details{{"reason", reader.error().message}};
     co_await audit(repo_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(details));
     log::error("attachment_integrity_failed", {{"id", id}, {"reason", reader.error().message},
@@ -288,10 +303,16 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
   co_await audit(repo_, req, who.id, "attachment.download", id, "ok", json::serialize(details));
   if (auto ok = co_await sink.start(head, end - first); !ok) co_return stream_outcome{std::nullopt, true};
   if (req.method == "HEAD") co_return stream_outcome{};
+  stats_.downloads.fetch_add(1, std::memory_order_relaxed);
+  const auto rate_key = std::to_string(who.id);
   while (!piece.empty()) {
     if (auto ok = co_await sink.write(piece); !ok) co_return stream_outcome{std::nullopt, true};
+    stats_.download_bytes.fetch_add(piece.size(), std::memory_order_relaxed);
+    auto wait = download_bytes_.take(rate_key, static_cast<double>(piece.size()));
+    if (wait.count() > 0) co_await pause_for(wait);
     auto p = co_await (*reader)->next();
     if (!p) {
+      stats_.integrity_failures.fetch_add(1, std::memory_order_relaxed);
       // Damage found mid-stream: the status is already sent, so cut the connection.
       json::object why{{"reason", p.error().message}};
       co_await audit(repo_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(why));

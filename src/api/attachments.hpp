@@ -30,7 +30,7 @@ class attachment_endpoints {
  public:
   // `store` is null when attachments are disabled: every endpoint answers 404 then.
   attachment_endpoints(const settings& config, files::attachment_store* store, storage::attachment_repository& rows,
-                       storage::repository& repo, chat::service& chat);
+                       storage::repository& repo, chat::service& chat, metrics& stats);
 
   bool enabled() const { return store_ != nullptr; }
 
@@ -47,12 +47,17 @@ class attachment_endpoints {
                                                   std::int64_t user);
 
  private:
+  boost::asio::awaitable<stream_outcome> store_upload(const http_request& req, const auth::actor& who,
+                                                      std::int64_t room, body_source& body);
+
   const settings& config_;
   files::attachment_store* store_;
   storage::attachment_repository& rows_;
   storage::repository& repo_;
   chat::service& chat_;
-  auth::rate_limiter upload_bytes_;  // per user, bytes per second
+  metrics& stats_;
+  auth::rate_limiter upload_bytes_;    // per user, bytes per second
+  auth::rate_limiter download_bytes_;  // per user, bytes per second
 };
 
 }  // namespace redoubt::api

@@ -23,6 +23,12 @@ struct metrics {
   std::atomic<std::uint64_t> ack_latency_us_sum{0};
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> blocked_connections{0};
+  std::atomic<std::uint64_t> uploads_stored{0};
+  std::atomic<std::uint64_t> uploads_refused{0};  // refused or broken before a row existed
+  std::atomic<std::uint64_t> upload_bytes{0};
+  std::atomic<std::uint64_t> downloads{0};
+  std::atomic<std::uint64_t> download_bytes{0};
+  std::atomic<std::uint64_t> integrity_failures{0};
 
   void count_request(int status, std::uint64_t micros) {
     auto cls = static_cast<std::size_t>(status / 100);

@@ -102,7 +102,7 @@ router::router(app_context ctx)
       history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst),
       web_(ctx.config.server.web_root.empty() ? static_files()
                                               : static_files(ctx.config.server.web_root, static_files::limits{})),
-      attachments_(ctx.config, ctx.file_store, ctx.attachment_rows, ctx.repo, ctx.chat) {
+      attachments_(ctx.config, ctx.file_store, ctx.attachment_rows, ctx.repo, ctx.chat, ctx.stats) {
   if (web_.enabled())
     log::info("web_root_loaded", {{"path", ctx.config.server.web_root}, {"files", web_.file_count()}});
 }
@@ -281,6 +281,17 @@ std::string router::render_metrics() {
   append_metric(out, "redoubt_commit_batch_messages_total", "counter", "Messages written by group commits.", ws.messages);
   append_metric(out, "redoubt_commit_failures_total", "counter", "Failed group commits.", ws.failures);
   append_metric(out, "redoubt_commit_queue_length", "gauge", "Messages waiting for a group commit.", ws.queued);
+  append_metric(out, "redoubt_attachment_uploads_total", "counter", "Attachments stored.", m.uploads_stored.load());
+  append_metric(out, "redoubt_attachment_uploads_refused_total", "counter",
+                "Uploads refused or broken before they were stored (size, quota, disk, rate, stall, client gone).",
+                m.uploads_refused.load());
+  append_metric(out, "redoubt_attachment_upload_bytes_total", "counter", "Bytes of stored attachments.",
+                m.upload_bytes.load());
+  append_metric(out, "redoubt_attachment_downloads_total", "counter", "Attachment downloads started.", m.downloads.load());
+  append_metric(out, "redoubt_attachment_download_bytes_total", "counter", "Attachment bytes sent.",
+                m.download_bytes.load());
+  append_metric(out, "redoubt_attachment_integrity_failures_total", "counter",
+                "Stored files that failed their integrity check on read.", m.integrity_failures.load());
   auto ps = ctx_.pool->stats();
   append_metric(out, "redoubt_db_pool_size", "gauge", "Open database connections.", ps.size);
   append_metric(out, "redoubt_db_pool_in_use", "gauge", "Database connections in use.", ps.in_use);

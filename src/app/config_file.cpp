@@ -312,6 +312,7 @@ result<settings> load_settings(const std::string& path) {
   r.integer("files", "default_quota_bytes", f.default_quota_bytes, 0, 1LL << 50);
   r.integer("files", "min_free_disk_bytes", f.min_free_disk_bytes, 0, 1LL << 50);
   r.integer("files", "upload_bytes_per_second", f.upload_bytes_per_second, 1024, 1LL << 40);
+  r.integer("files", "download_bytes_per_second", f.download_bytes_per_second, 1024, 1LL << 40);
   r.integer("files", "min_upload_bytes_per_second", f.min_upload_bytes_per_second, 0, 1LL << 30);
   r.duration("files", "upload_grace_s", f.upload_grace, 1, 3600);
   r.duration("files", "upload_stall_timeout_s", f.upload_stall_timeout, 1, 3600);

@@ -123,6 +123,7 @@ struct files_settings {
   std::uint64_t default_quota_bytes = 1ull << 30;      // per user; admins override per user
   std::uint64_t min_free_disk_bytes = 1ull << 30;      // refuse uploads that would go below this
   std::uint64_t upload_bytes_per_second = 64ull << 20;  // per user, all uploads together
+  std::uint64_t download_bytes_per_second = 128ull << 20;  // per user, all downloads together
   std::uint64_t min_upload_bytes_per_second = 8 << 10;  // slower (after the grace) is refused
   seconds upload_grace{10};
   seconds upload_stall_timeout{20};  // no byte at all for this long

@@ -141,6 +141,13 @@ std::pair<int, std::string> ctl_files(const std::string& what) {
 
 const std::string png_head = std::string("\x89PNG\r\n\x1a\n", 8);
 
+// One counter from /metrics; -1 if absent.
+double metric(const std::string& name) {
+  auto text = server().client().get("/metrics").body;
+  auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+}
+
 }  // namespace
 
 TEST(Files, RoundTripOfSmallEmptyExactlyMaxAndMultiChunkFilesAndContentTypeFromMagicBytes) {
@@ -404,6 +411,7 @@ TEST(Files, BytesOnDiskAreCiphertextAndAFlippedByteIsCaughtOnDownloadAndByVerify
   auto audited = sql("SELECT count(*) FROM audit_log WHERE action = 'attachment.integrity_failed' AND target IN "
                      "('attachment:" + std::to_string(id) + "', 'attachment:" + std::to_string(small_id) + "');");
   EXPECT_EQ(trimmed(audited), "2");
+  EXPECT_GE(metric("redoubt_attachment_integrity_failures_total"), 2);
   auto [rc, out] = ctl_files("verify");
   EXPECT_EQ(rc, 4) << out;
   EXPECT_NE(out.find("TAMPERED attachment " + std::to_string(id)), std::string::npos) << out;
@@ -501,6 +509,9 @@ TEST(Files, QuotaOversizeSlowDripAndAbortedUploadsAreRefusedAndLeaveNothingBehin
   mine = a.http.get("/api/v1/me/storage").json().as_object();
   EXPECT_EQ(mine.at("files").as_int64(), 1);
   EXPECT_EQ(mine.at("bytes").as_int64(), 60000);
+  // Operators see them: over quota, slow, stalled, aborted and chunked at least.
+  EXPECT_GE(metric("redoubt_attachment_uploads_refused_total"), 5);
+  EXPECT_GE(metric("redoubt_attachment_uploads_total"), 1);
 }
 
 TEST(Files, RotatingTheMasterKeyRewrapsDataKeysAndFilesStillOpen) {
