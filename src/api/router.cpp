@@ -459,6 +459,108 @@ awaitable<http_response> router::dispatch(http_request& req) {
   if (rest.size() == 1 && rest[0] == "me" && m == "GET")
     co_return json_response(200, json::object{{"user", proto::user_json(session->account, true)},
                                               {"session_id", session->id}});
+  if (rest.size() == 1 && rest[0] == "me" && m == "PATCH") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"display_name"}); !ok) co_return error_response(ok.error());
+    auto name = proto::get_string(*body, "display_name");
+    if (!name) co_return error_response(name.error());
+    auto user = co_await ctx_.accounts.set_display_name(*session, *name, client);
+    if (!user) co_return error_response(user.error());
+    co_return json_response(200, json::object{{"user", proto::user_json(*user, true)}});
+  }
+  if (rest.size() == 2 && rest[0] == "me" && rest[1] == "password" && m == "POST") {
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"current_password", "new_password", "end_other_sessions"}); !ok)
+      co_return error_response(ok.error());
+    auto current = proto::get_string(*body, "current_password");
+    if (!current) co_return error_response(current.error());
+    auto next = proto::get_string(*body, "new_password");
+    if (!next) co_return error_response(next.error());
+    auto end_others = proto::get_optional_bool(*body, "end_other_sessions");
+    if (!end_others) co_return error_response(end_others.error());
+    secret_string current_pw(std::move(*current)), next_pw(std::move(*next));
+    auto ok = co_await ctx_.accounts.change_password(*session, current_pw, next_pw, end_others->value_or(false), client);
+    if (!ok) co_return error_response(ok.error());
+    co_return no_content();
+  }
+  if (rest.size() == 2 && rest[0] == "admin" && rest[1] == "users" && m == "GET") {
+    if (auto ok = auth::authorize_admin(who); !ok) co_return error_response(ok.error());
+    auto users = co_await ctx_.repo.list_users(1000);
+    if (!users) co_return error_response(users.error());
+    json::array out;
+    for (const auto& u : *users) out.push_back(proto::user_json(u, true));
+    co_return json_response(200, json::object{{"users", std::move(out)}});
+  }
+  if (rest.size() == 3 && rest[0] == "admin" && rest[1] == "users" && m == "PATCH") {
+    auto target = parse_id(rest[2]);
+    if (!target) co_return error_response(errc::not_found, "user not found");
+    auto body = body_object();
+    if (!body) co_return error_response(body.error());
+    if (auto ok = proto::only_fields(*body, {"disabled", "is_admin"}); !ok) co_return error_response(ok.error());
+    auto disabled = proto::get_optional_bool(*body, "disabled");
+    if (!disabled) co_return error_response(disabled.error());
+    auto is_admin = proto::get_optional_bool(*body, "is_admin");
+    if (!is_admin) co_return error_response(is_admin.error());
+    if (!*disabled && !*is_admin) co_return error_response(errc::invalid_argument, "send disabled and/or is_admin");
+    if (auto ok = auth::authorize_account_change(who, *target, disabled->value_or(false),
+                                                 is_admin->has_value() && !**is_admin);
+        !ok)
+      co_return error_response(ok.error());
+    auto user = co_await ctx_.repo.admin_update_user(*target, *disabled, *is_admin);
+    if (!user) co_return error_response(user.error());
+    if (!*user) co_return error_response(errc::not_found, "user not found");
+    json::object details;
+    if (*disabled) details["disabled"] = **disabled;
+    if (*is_admin) details["is_admin"] = **is_admin;
+    const storage::audit_entry audit_record{who.id, "admin.update_user", "user:" + std::to_string(*target),
+                                            req.remote_ip, req.request_id, "ok", json::serialize(details)};
+    co_await ctx_.repo.audit(audit_record);
+    co_return json_response(200, json::object{{"user", proto::user_json(**user, true)}});
+  }
+  if (rest.size() == 2 && rest[0] == "admin" && rest[1] == "audit" && m == "GET") {
+    if (auto ok = auth::authorize_admin(who); !ok) co_return error_response(ok.error());
+    std::int64_t before = 0, limit = 50;
+    if (auto b = query_param(req.query, "before")) {
+      auto v = parse_id(*b);
+      if (!v) co_return error_response(errc::invalid_argument, "before must be an audit entry id");
+      before = *v;
+    }
+    if (auto l = query_param(req.query, "limit")) {
+      auto v = parse_id(*l);
+      if (!v || *v > 200) co_return error_response(errc::invalid_argument, "limit must be 1..200");
+      limit = *v;
+    }
+    auto page = co_await ctx_.repo.audit_page(before, static_cast<int>(limit));
+    if (!page) co_return error_response(page.error());
+    auto chain = co_await ctx_.repo.audit_chain();
+    if (!chain) co_return error_response(chain.error());
+    json::array entries;
+    for (const auto& a : *page) {
+      boost::system::error_code ec;
+      auto details = json::parse(a.details_json, ec);
+      entries.push_back(json::object{{"id", a.id},
+                                     {"at", a.at},
+                                     {"actor_id", a.actor_id ? json::value(*a.actor_id) : json::value(nullptr)},
+                                     {"actor", a.actor},
+                                     {"action", a.action},
+                                     {"target", a.target},
+                                     {"ip", a.ip},
+                                     {"request_id", a.request_id},
+                                     {"outcome", a.outcome},
+                                     {"details", ec ? json::value(json::object{}) : std::move(details)}});
+    }
+    json::value next = page->size() == static_cast<std::size_t>(limit) && !page->empty()
+                           ? json::value(page->back().id)
+                           : json::value(nullptr);
+    json::object chain_json{{"ok", chain->bad == 0},
+                            {"checked", chain->checked},
+                            {"bad", chain->bad},
+                            {"first_bad_id", chain->first_bad_id ? json::value(*chain->first_bad_id) : json::value(nullptr)}};
+    co_return json_response(200, json::object{{"entries", std::move(entries)}, {"next_before", std::move(next)},
+                                              {"chain", std::move(chain_json)}});
+  }
   if (rest.size() == 1 && rest[0] == "sessions" && m == "GET") {
     auto list = co_await ctx_.repo.list_sessions(who.id);
     if (!list) co_return error_response(list.error());

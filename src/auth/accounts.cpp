@@ -2,12 +2,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
+#include "proto/frames.hpp"
 #include "proto/text.hpp"
 
 namespace redoubt::auth {
+namespace json = boost::json;
 namespace asio = boost::asio;
 
 accounts::accounts(storage::repository& repo, const auth_settings& settings, password_policy policy)
@@ -144,6 +147,50 @@ awaitable<result<void>> accounts::reset_password(std::string_view token, const s
   if (!*user) co_return invalid;
   log::info("password_reset", {{"user_id", **user}, {"request_id", client.request_id}});
   co_return result<void>{};
+}
+
+awaitable<result<void>> accounts::change_password(const chat::session_info& session, const secret_string& current,
+                                                  const secret_string& next, bool end_other_sessions,
+                                                  const client_info& client) {
+  const auto& name = session.account.username;
+  std::chrono::seconds retry{1};
+  if (!login_by_name_.allow(name, &retry))
+    co_return make_error(errc::resource_exhausted, "too many attempts; try again later");
+  auto creds = co_await repo_.find_credentials(name);
+  if (!creds) co_return creds.error();
+  if (!*creds) co_return make_error(errc::unauthenticated, "not signed in");
+  if (!co_await verify(current, (*creds)->password_hash)) {
+    const storage::audit_entry denied{session.account.id, "user.password_change",
+                                      "user:" + std::to_string(session.account.id), client.ip, client.request_id,
+                                      "denied"};
+    co_await repo_.audit(denied);
+    co_return make_error(errc::permission_denied, "the current password is wrong");
+  }
+  if (auto ok = policy_.check(next.reveal(), name); !ok) co_return ok.error();
+  auto h = co_await hash(next);
+  if (!h) co_return h.error();
+  const std::optional<std::int64_t> keep = end_other_sessions ? std::optional<std::int64_t>(session.id) : std::nullopt;
+  auto ok = co_await repo_.change_password(session.account.id, *h, keep);
+  if (!ok) co_return ok.error();
+  json::object details{{"ended_other_sessions", end_other_sessions}};
+  const storage::audit_entry done{session.account.id, "user.password_change",
+                                  "user:" + std::to_string(session.account.id), client.ip, client.request_id, "ok",
+                                  json::serialize(details)};
+  co_await repo_.audit(done);
+  co_return result<void>{};
+}
+
+awaitable<result<chat::user>> accounts::set_display_name(const chat::session_info& session, const std::string& name,
+                                                         const client_info& client) {
+  auto clean = proto::validate_display_name(name);
+  if (!clean) co_return clean.error();
+  auto user = co_await repo_.set_display_name(session.account.id, *clean);
+  if (!user) co_return user.error();
+  if (!*user) co_return make_error(errc::unauthenticated, "not signed in");
+  const storage::audit_entry entry{session.account.id, "user.set_display_name",
+                                   "user:" + std::to_string(session.account.id), client.ip, client.request_id};
+  co_await repo_.audit(entry);
+  co_return std::move(**user);
 }
 
 awaitable<result<chat::user>> accounts::create_admin(const std::string& username_in, const std::string& email,

@@ -60,6 +60,13 @@ class accounts {
   awaitable<result<void>> reset_password(std::string_view token, const secret_string& password,
                                          const client_info& client);
 
+  // Settings of the signed-in user. A wrong current password counts like a failed login.
+  awaitable<result<void>> change_password(const chat::session_info& session, const secret_string& current,
+                                          const secret_string& next, bool end_other_sessions,
+                                          const client_info& client);
+  awaitable<result<chat::user>> set_display_name(const chat::session_info& session, const std::string& name,
+                                                 const client_info& client);
+
   void shutdown();
 
   // Called after a transaction that queued a background job (wakes the outbox relay).

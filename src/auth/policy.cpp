@@ -116,4 +116,11 @@ result<void> authorize_admin(const actor& who) {
   return {};
 }
 
+result<void> authorize_account_change(const actor& who, chat::user_id target, bool disabling, bool demoting) {
+  if (auto ok = authorize_admin(who); !ok) return ok;
+  if (target == who.id && (disabling || demoting))
+    return make_error(errc::failed_precondition, "you cannot disable or demote yourself");
+  return {};
+}
+
 }  // namespace redoubt::auth

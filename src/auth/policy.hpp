@@ -61,8 +61,11 @@ result<void> authorize_role_change(const actor& who, const room_facts& room,
 result<void> authorize_attachment_read(const actor& who, const room_facts& room, const attachment_facts& file);
 // Discarding an upload: only its uploader, only before it is attached.
 result<void> authorize_attachment_discard(const actor& who, const attachment_facts& file);
-// Server administration (storage use, quotas).
+// Server administration (users, storage use, quotas, the audit log).
 result<void> authorize_admin(const actor& who);
+// An administrator changing an account: never their own admin flag or their own account's
+// enabled state (no one locks themselves, or the last administrator, out).
+result<void> authorize_account_change(const actor& who, chat::user_id target, bool disabling, bool demoting);
 
 // Whether `who` may remove a member whose role is `target_role` (moderators remove members,
 // owners remove anyone). Leaving is action::leave, not this.

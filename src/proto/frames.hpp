@@ -61,6 +61,8 @@ result<client_frame> parse_client_frame(std::string_view text, const frame_limit
 
 // Validates a message body: UTF-8, no control characters but \n and \t, 1..max chars after trim.
 result<std::string> validate_body(std::string_view body, std::size_t max_chars);
+// A display name: UTF-8, no control characters, trimmed, 0..64 characters ("" = none).
+result<std::string> validate_display_name(std::string_view name);
 // The same, but an empty body is allowed (returned as "") when the message has attachments.
 result<std::string> validate_body(std::string_view body, std::size_t max_chars, bool has_attachments);
 

@@ -14,6 +14,7 @@ json::object user_json(const chat::user& u, bool include_private) {
     o["email"] = u.email;
     o["email_verified"] = u.email_verified;
     o["is_admin"] = u.is_admin;
+    o["disabled"] = u.disabled;
     o["created_at"] = u.created_at;
   }
   return o;

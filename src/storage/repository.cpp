@@ -312,6 +312,82 @@ awaitable<result<void>> repository::update_password_hash(chat::user_id id, const
   co_return result<void>{};
 }
 
+awaitable<result<void>> repository::change_password(chat::user_id id, const std::string& hash,
+                                                    std::optional<std::int64_t> keep_only_session) {
+  REDOUBT_QUERY(r,
+                "WITH u AS (UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING id) "
+                "DELETE FROM sessions s USING u WHERE s.user_id = u.id AND $3::bigint IS NOT NULL AND s.id <> $3",
+                params{p(id), p(hash), p_opt(keep_only_session)});
+  co_return result<void>{};
+}
+
+awaitable<result<std::optional<chat::user>>> repository::set_display_name(chat::user_id id, const std::string& name) {
+  REDOUBT_QUERY(r,
+                std::string("UPDATE users u SET display_name = $2 WHERE u.id = $1 RETURNING ") + user_columns,
+                params{p(id), p(name)});
+  if (r->size() == 0) co_return std::optional<chat::user>{};
+  co_return std::optional<chat::user>(read_user(*r, 0));
+}
+
+awaitable<result<std::vector<chat::user>>> repository::list_users(int limit) {
+  REDOUBT_QUERY(r, std::string("SELECT ") + user_columns + " FROM users u ORDER BY u.id LIMIT $1",
+                params{p(static_cast<std::int64_t>(limit))});
+  std::vector<chat::user> out;
+  for (int i = 0; i < r->size(); ++i) out.push_back(read_user(*r, i));
+  co_return out;
+}
+
+awaitable<result<std::optional<chat::user>>> repository::admin_update_user(chat::user_id id,
+                                                                           std::optional<bool> disabled,
+                                                                           std::optional<bool> is_admin) {
+  const db::param d = disabled ? p(*disabled) : db::param{};
+  const db::param a = is_admin ? p(*is_admin) : db::param{};
+  REDOUBT_QUERY(r,
+                std::string("WITH u AS (UPDATE users u SET disabled = coalesce($2::boolean, u.disabled), "
+                            "is_admin = coalesce($3::boolean, u.is_admin) WHERE u.id = $1 RETURNING u.*), "
+                            "gone AS (DELETE FROM sessions s USING u WHERE s.user_id = u.id AND u.disabled) "
+                            "SELECT ") +
+                    user_columns + " FROM u",
+                params{p(id), d, a});
+  if (r->size() == 0) co_return std::optional<chat::user>{};
+  co_return std::optional<chat::user>(read_user(*r, 0));
+}
+
+awaitable<result<std::int64_t>> repository::other_active_admins(chat::user_id except) {
+  REDOUBT_QUERY(r, "SELECT count(*) FROM users WHERE is_admin AND NOT disabled AND id <> $1", params{p(except)});
+  co_return r->int64(0, 0);
+}
+
+awaitable<result<std::vector<audit_row>>> repository::audit_page(std::int64_t before, int limit) {
+  REDOUBT_QUERY(r, "SELECT * FROM audit_page($1, $2)",
+                params{p(before), p(static_cast<std::int64_t>(limit))});
+  std::vector<audit_row> out;
+  for (int i = 0; i < r->size(); ++i) {
+    audit_row a;
+    a.id = r->int64(i, 0);
+    a.at = col(*r, i, 1);
+    if (!r->is_null(i, 2)) a.actor_id = r->int64(i, 2);
+    a.actor = col(*r, i, 3);
+    a.action = col(*r, i, 4);
+    a.target = col(*r, i, 5);
+    a.ip = col(*r, i, 6);
+    a.request_id = col(*r, i, 7);
+    a.outcome = col(*r, i, 8);
+    a.details_json = col(*r, i, 9);
+    out.push_back(std::move(a));
+  }
+  co_return out;
+}
+
+awaitable<result<audit_chain_state>> repository::audit_chain() {
+  REDOUBT_QUERY(r, "SELECT checked, bad, first_bad_id FROM audit_chain_status()", {});
+  audit_chain_state st;
+  st.checked = r->int64(0, 0);
+  st.bad = r->int64(0, 1);
+  if (!r->is_null(0, 2)) st.first_bad_id = r->int64(0, 2);
+  co_return st;
+}
+
 awaitable<result<std::int64_t>> repository::create_session(chat::user_id user,
                                                            const std::string& token_hash,
                                                            std::int64_t absolute_seconds,

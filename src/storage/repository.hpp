@@ -18,6 +18,21 @@ namespace redoubt::storage {
 template <class T>
 using awaitable = boost::asio::awaitable<T>;
 
+// One audit_log row as the administration page shows it.
+struct audit_row {
+  std::int64_t id = 0;
+  std::string at;
+  std::optional<std::int64_t> actor_id;
+  std::string actor;  // username, "" if none
+  std::string action, target, ip, request_id, outcome, details_json;
+};
+
+struct audit_chain_state {
+  std::int64_t checked = 0;
+  std::int64_t bad = 0;
+  std::optional<std::int64_t> first_bad_id;
+};
+
 struct audit_entry {
   std::optional<chat::user_id> actor;
   std::string action;
@@ -87,6 +102,20 @@ class repository {
   awaitable<result<std::optional<chat::user>>> find_user(const std::string& username);
   awaitable<result<std::optional<chat::user>>> find_user_by_id(chat::user_id id);
   awaitable<result<void>> update_password_hash(chat::user_id id, const std::string& hash);
+  // A new password hash; when keep_only_session is set every other session of the user ends.
+  awaitable<result<void>> change_password(chat::user_id id, const std::string& hash,
+                                          std::optional<std::int64_t> keep_only_session);
+  awaitable<result<std::optional<chat::user>>> set_display_name(chat::user_id id, const std::string& name);
+
+  // Administration.
+  awaitable<result<std::vector<chat::user>>> list_users(int limit);
+  // nullopt: no such user. Disabling ends the user's sessions in the same statement.
+  awaitable<result<std::optional<chat::user>>> admin_update_user(chat::user_id id, std::optional<bool> disabled,
+                                                                 std::optional<bool> is_admin);
+  // Enabled administrators other than `except`.
+  awaitable<result<std::int64_t>> other_active_admins(chat::user_id except);
+  awaitable<result<std::vector<audit_row>>> audit_page(std::int64_t before, int limit);
+  awaitable<result<audit_chain_state>> audit_chain();
   awaitable<result<std::int64_t>> create_session(chat::user_id user, const std::string& token_hash,
                                                  std::int64_t absolute_seconds,
                                                  const std::string& user_agent, const std::string& ip);

@@ -141,6 +141,11 @@ TEST(Policy, OnlyTheUploaderDiscardsAndOnlyBeforeAttachingAndOnlyAdminsAdministe
             errc::not_found);
   EXPECT_TRUE(authorize_admin(actor{1, true}));
   EXPECT_EQ(authorize_admin(actor{1, false}).error().code, errc::permission_denied);
+  EXPECT_TRUE(authorize_account_change(actor{1, true}, 2, true, true));
+  EXPECT_TRUE(authorize_account_change(actor{1, true}, 1, false, false));
+  EXPECT_EQ(authorize_account_change(actor{1, true}, 1, true, false).error().code, errc::failed_precondition);
+  EXPECT_EQ(authorize_account_change(actor{1, true}, 1, false, true).error().code, errc::failed_precondition);
+  EXPECT_EQ(authorize_account_change(actor{1, false}, 2, false, false).error().code, errc::permission_denied);
 }
 
 }  // namespace
