@@ -319,6 +319,12 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
   // cursors make the overlap with live delivery harmless.
   for (auto& [room, st] : rooms_) start_catch_up(room);
   if (ctx_.hub.online(user())) broadcast_presence("online");
+  // Who is already here: one presence frame per online member of these rooms (this node).
+  std::vector<chat::room_id> mine;
+  for (const auto& [room, st] : rooms_) mine.push_back(room);
+  for (auto other : ctx_.hub.online_in(mine))
+    if (other != user())
+      send_json(json::serialize(json::object{{"type", "presence"}, {"user", other}, {"status", "online"}}));
 }
 
 asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, chat::room_id room,

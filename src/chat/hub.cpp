@@ -103,6 +103,18 @@ bool hub::online(user_id user) const {
   return users_.contains(user);
 }
 
+std::vector<user_id> hub::online_in(const std::vector<room_id>& rooms) const {
+  std::unordered_set<user_id> users;
+  std::shared_lock lock(mutex_);
+  for (auto room : rooms) {
+    auto r = rooms_.find(room);
+    if (r == rooms_.end()) continue;
+    for (const auto& [ptr, weak] : r->second)
+      if (auto s = weak.lock()) users.insert(s->user());
+  }
+  return {users.begin(), users.end()};
+}
+
 std::size_t hub::connection_count() const {
   std::shared_lock lock(mutex_);
   return followed_.size();

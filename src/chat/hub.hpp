@@ -57,6 +57,8 @@ class hub {
   // Rooms any live connection of `user` follows (for presence broadcasts).
   std::vector<room_id> rooms_followed_by(user_id user) const;
   bool online(user_id user) const;
+  // Users with a live connection following any of `rooms` (the presence snapshot of a newcomer).
+  std::vector<user_id> online_in(const std::vector<room_id>& rooms) const;
   std::size_t connection_count() const;
 
  private:

@@ -147,6 +147,23 @@ TEST(Chat, PresenceOnlineAwayOffline) {
   EXPECT_EQ(offline.at("status").as_string(), "offline");
 }
 
+TEST(Chat, NewcomerLearnsWhoIsAlreadyOnline) {
+  auto& server = shared_server();
+  auto [alice, bob, room] = two_users_in_a_room();
+  auto wb = connect_ws(server, bob);
+  auto wa = connect_ws(server, alice);
+  auto snapshot = wa.read_until([&](const json::object& f) { return is_type(f, "presence"); });
+  EXPECT_EQ(snapshot.at("user").as_int64(), bob.id);
+  EXPECT_EQ(snapshot.at("status").as_string(), "online");
+  // Nobody is reported twice, and alice is not told about herself.
+  while (auto more = wa.try_read(std::chrono::milliseconds(300))) {
+    if (more->is_object() && is_type(more->as_object(), "presence")) {
+      EXPECT_NE(more->at("user").as_int64(), alice.id);
+      EXPECT_NE(more->at("user").as_int64(), bob.id);
+    }
+  }
+}
+
 TEST(Chat, TypingReachesOthersOnly) {
   auto& server = shared_server();
   auto [alice, bob, room] = two_users_in_a_room();
