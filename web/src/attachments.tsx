@@ -45,7 +45,7 @@ export function AttachmentList({ list, onScanning }: { list: Attachment[]; onSca
         <li key={a.id} class={'attachment ' + a.state}>
           {a.state === 'scanning' ? (
             <span class="file muted">
-              📎 {a.filename} <span>{formatBytes(a.size)}</span> <em>scanning…</em>
+              📎 {a.filename} <span class="size">{formatBytes(a.size)}</span> <em>scanning…</em>
             </span>
           ) : a.state === 'rejected' ? (
             <span class="file muted">
@@ -58,7 +58,7 @@ export function AttachmentList({ list, onScanning }: { list: Attachment[]; onSca
                 <a class="file-link" href={downloadPath(a, true)} download={a.filename}>
                   📎 {a.filename}
                 </a>{' '}
-                <span class="muted">{formatBytes(a.size)}</span>
+                <span class="muted size">{formatBytes(a.size)}</span>
               </span>
             </>
           )}
@@ -81,7 +81,7 @@ export function UploadList(props: { uploads: Upload[]; hint: string; onRemove: (
             <span class="upload-name" title={u.name}>
               {u.name}
             </span>{' '}
-            <span class="muted">{formatBytes(u.size)}</span>
+            <span class="muted size">{formatBytes(u.size)}</span>
             {u.state === 'uploading' && (
               <>
                 <progress max={100} value={percent(u)} aria-label={`Uploading ${u.name}`} aria-valuenow={percent(u)} />

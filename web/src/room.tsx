@@ -293,6 +293,18 @@ function MessageList({ room, onReply }: { room: Room; onReply: (m: Message) => v
     if (el.scrollHeight <= el.clientHeight + 40 && tl && tl.nextBefore) void store.loadOlder(room.id);
   });
 
+  // The list gets shorter when the composer grows (files, a reply, a long draft): whoever was
+  // at the bottom stays there.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
   const onScroll = () => {
     const el = ref.current!;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
