@@ -1,5 +1,5 @@
 // REST client for /api/v1 (docs/protocol.md). Same origin, session cookie sent by the browser.
-import type { Attachment, Member, Message, Room, Session, User } from './types';
+import type { Attachment, AuditChain, AuditEntry, Member, Message, Room, Session, StorageUse, User } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -50,6 +50,22 @@ export const api = {
     call<void>('POST', '/auth/password-reset/confirm', { token, password }),
   me: () => call<{ user: User; session_id: number }>('GET', '/me'),
   sessions: () => call<{ sessions: Session[] }>('GET', '/sessions'),
+  setDisplayName: (display_name: string) => call<{ user: User }>('PATCH', '/me', { display_name }),
+  changePassword: (current_password: string, new_password: string, end_other_sessions: boolean) =>
+    call<void>('POST', '/me/password', { current_password, new_password, end_other_sessions }),
+  myStorage: () => call<{ bytes: number; files: number; quota_bytes: number }>('GET', '/me/storage'),
+
+  adminUsers: () => call<{ users: User[] }>('GET', '/admin/users'),
+  adminUpdateUser: (u: number, change: { disabled?: boolean; is_admin?: boolean }) =>
+    call<{ user: User }>('PATCH', `/admin/users/${id(u)}`, change),
+  adminStorage: () => call<{ users: StorageUse[] }>('GET', '/admin/storage'),
+  setQuota: (u: number, quota_bytes: number | null) =>
+    call<{ user_id: number; quota_bytes: number }>('PUT', `/admin/users/${id(u)}/quota`, { quota_bytes }),
+  adminAudit: (before?: number | null, limit = 50) =>
+    call<{ entries: AuditEntry[]; next_before: number | null; chain: AuditChain }>(
+      'GET',
+      `/admin/audit?limit=${limit}` + (before ? `&before=${encodeURIComponent(String(before))}` : ''),
+    ),
   revokeSession: (s: number) => call<void>('DELETE', `/sessions/${id(s)}`),
 
   rooms: () => call<{ rooms: Room[] }>('GET', '/rooms'),

@@ -2,13 +2,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { AuthScreen } from './auth';
 import { ResetPasswordScreen, VerifyEmailScreen } from './email_links';
-import { BrowseRoomsDialog, CreateRoomDialog, SettingsDialog, UserDialog } from './dialogs';
+import { AdminDialog, BrowseRoomsDialog, CreateRoomDialog, SettingsDialog, UserDialog } from './dialogs';
 import { roomFromPath, roomPath, useStore } from './hooks';
 import { PresenceDot, RoomView } from './room';
 import { store } from './store';
 import type { Room } from './types';
 
-type DialogName = 'create' | 'browse' | 'dm' | 'invite' | 'settings' | null;
+type DialogName = 'create' | 'browse' | 'dm' | 'invite' | 'settings' | 'admin' | null;
 
 export function App() {
   // Pages opened from email links work signed in or not.
@@ -95,6 +95,11 @@ function Shell() {
           <button class="link" onClick={() => setDialog('settings')} aria-label="Settings">
             Settings
           </button>
+          {s.me!.is_admin && (
+            <button class="link" onClick={() => setDialog('admin')}>
+              Admin
+            </button>
+          )}
         </div>
         <RoomGroup title="Rooms" rooms={rooms} active={s.active} onOpen={open} />
         <div class="sidebar-actions">
@@ -156,6 +161,7 @@ function Shell() {
         />
       )}
       {dialog === 'settings' && <SettingsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'admin' && <AdminDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }

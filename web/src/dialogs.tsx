@@ -4,7 +4,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { formatTime } from './hooks';
 import { store } from './store';
-import type { Room, Session } from './types';
+import type { AuditChain, AuditEntry, Room, Session, StorageUse, User } from './types';
+import { formatBytes } from './uploads';
 
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -232,6 +233,8 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
           )}
         </dl>
       </section>
+      <DisplayNameForm />
+      <PasswordForm onChanged={() => void load()} />
       <section aria-label="Sessions">
         <h3>Signed-in sessions</h3>
         <ErrorLine error={error} />
@@ -264,5 +267,278 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
         </ul>
       </section>
     </Dialog>
+  );
+}
+
+function DisplayNameForm() {
+  const [name, setName] = useState(store.me?.display_name ?? '');
+  const [saved, setSaved] = useState(false);
+  const { error, busy, run } = useAction();
+  return (
+    <form
+      class="settings-form"
+      aria-label="Display name"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(false);
+        void run(async () => {
+          const { user } = await api.setDisplayName(name);
+          store.me = user;
+          store.emit();
+          setSaved(true);
+        });
+      }}
+    >
+      <label>
+        Display name
+        <input value={name} maxLength={64} onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <button type="submit" disabled={busy}>
+        Save name
+      </button>
+      {saved && <span role="status">Saved.</span>}
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
+function PasswordForm({ onChanged }: { onChanged: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [endOthers, setEndOthers] = useState(true);
+  const [done, setDone] = useState(false);
+  const { error, busy, run } = useAction();
+  return (
+    <form
+      class="settings-form"
+      aria-label="Change password"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setDone(false);
+        void run(async () => {
+          await api.changePassword(current, next, endOthers);
+          setCurrent('');
+          setNext('');
+          setDone(true);
+          onChanged();
+        });
+      }}
+    >
+      <h3>Password</h3>
+      <label>
+        Current password
+        <input type="password" autocomplete="current-password" value={current} onInput={(e) => setCurrent(e.currentTarget.value)} />
+      </label>
+      <label>
+        New password
+        <input type="password" autocomplete="new-password" minLength={12} value={next} onInput={(e) => setNext(e.currentTarget.value)} />
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={endOthers} onChange={(e) => setEndOthers(e.currentTarget.checked)} /> Sign out my other
+        sessions
+      </label>
+      <button type="submit" disabled={busy || !current || !next}>
+        Change password
+      </button>
+      {done && <span role="status">Password changed.</span>}
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
+// Administration: users, storage and quotas, the audit log with the chain's status.
+export function AdminDialog({ onClose }: { onClose: () => void }) {
+  const [tab, setTab] = useState<'users' | 'storage' | 'audit'>('users');
+  const tabs: [typeof tab, string][] = [
+    ['users', 'Users'],
+    ['storage', 'Storage'],
+    ['audit', 'Audit log'],
+  ];
+  return (
+    <Dialog title="Administration" onClose={onClose}>
+      <div role="tablist" class="tabs" aria-label="Administration">
+        {tabs.map(([key, label]) => (
+          <button key={key} role="tab" aria-selected={tab === key} onClick={() => setTab(key)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" class="admin-panel">
+        {tab === 'users' && <AdminUsers />}
+        {tab === 'storage' && <AdminStorage />}
+        {tab === 'audit' && <AdminAudit />}
+      </div>
+    </Dialog>
+  );
+}
+
+function AdminUsers() {
+  const [users, setUsers] = useState<User[]>([]);
+  const { error, run } = useAction();
+  const load = () => run(async () => setUsers((await api.adminUsers()).users));
+  useEffect(() => {
+    void load();
+  }, []);
+  const change = (u: User, c: { disabled?: boolean; is_admin?: boolean }) =>
+    run(async () => {
+      const { user } = await api.adminUpdateUser(u.id, c);
+      setUsers((list) => list.map((x) => (x.id === user.id ? user : x)));
+    });
+  return (
+    <>
+      <ErrorLine error={error} />
+      <table class="admin-table">
+        <thead>
+          <tr>
+            <th>User</th>
+            <th>Email</th>
+            <th>Status</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr key={u.id}>
+              <td>{u.username}</td>
+              <td>{u.email}</td>
+              <td>{[u.is_admin ? 'admin' : '', u.disabled ? 'disabled' : 'active'].filter(Boolean).join(', ')}</td>
+              <td>
+                {u.id !== store.me?.id && (
+                  <>
+                    <button onClick={() => void change(u, { disabled: !u.disabled })}>
+                      {u.disabled ? `Enable ${u.username}` : `Disable ${u.username}`}
+                    </button>{' '}
+                    <button onClick={() => void change(u, { is_admin: !u.is_admin })}>
+                      {u.is_admin ? 'Remove admin' : 'Make admin'}
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function AdminStorage() {
+  const [rows, setRows] = useState<StorageUse[]>([]);
+  const [editing, setEditing] = useState<Record<number, string>>({});
+  const { error, run } = useAction();
+  const load = () => run(async () => setRows((await api.adminStorage()).users));
+  useEffect(() => {
+    void load();
+  }, []);
+  const save = (r: StorageUse, mib: string | null) =>
+    run(async () => {
+      const quota = mib === null ? null : Math.round(Number(mib) * 1024 * 1024);
+      if (quota !== null && (!Number.isFinite(quota) || quota < 0)) throw new Error('Quota must be a number of MB.');
+      await api.setQuota(r.user_id, quota);
+      await load();
+    });
+  return (
+    <>
+      <ErrorLine error={error} />
+      <table class="admin-table">
+        <thead>
+          <tr>
+            <th>User</th>
+            <th>Files</th>
+            <th>Used</th>
+            <th>Quota</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.user_id}>
+              <td>{r.username}</td>
+              <td>{r.files}</td>
+              <td>{formatBytes(r.bytes)}</td>
+              <td>
+                <form
+                  class="quota-form"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    void save(r, editing[r.user_id] ?? String(r.quota_bytes / (1024 * 1024)));
+                  }}
+                >
+                  <input
+                    aria-label={`Quota of ${r.username} in MB`}
+                    inputMode="decimal"
+                    value={editing[r.user_id] ?? String(Math.round((r.quota_bytes / (1024 * 1024)) * 10) / 10)}
+                    onInput={(e) => setEditing({ ...editing, [r.user_id]: e.currentTarget.value })}
+                  />{' '}
+                  MB <button type="submit">Set</button>{' '}
+                  <button type="button" onClick={() => void save(r, null)}>
+                    Default
+                  </button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function AdminAudit() {
+  const [entries, setEntries] = useState<AuditEntry[]>([]);
+  const [chain, setChain] = useState<AuditChain | null>(null);
+  const [next, setNext] = useState<number | null>(null);
+  const { error, busy, run } = useAction();
+  const load = (before: number | null) =>
+    run(async () => {
+      const page = await api.adminAudit(before);
+      setChain(page.chain);
+      setNext(page.next_before);
+      setEntries((list) => (before ? [...list, ...page.entries] : page.entries));
+    });
+  useEffect(() => {
+    void load(null);
+  }, []);
+  return (
+    <>
+      <ErrorLine error={error} />
+      {chain && (
+        <p role="status" class={chain.ok ? 'chain-ok' : 'chain-bad'}>
+          {chain.ok
+            ? `Hash chain verified: all ${chain.checked} entries are intact.`
+            : `Tampering detected: ${chain.bad} of ${chain.checked} entries do not verify (first: #${chain.first_bad_id}).`}
+        </p>
+      )}
+      <table class="admin-table audit">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Time</th>
+            <th>Who</th>
+            <th>Action</th>
+            <th>Target</th>
+            <th>Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <tr key={e.id} class={chain?.first_bad_id === e.id ? 'bad' : ''}>
+              <td>{e.id}</td>
+              <td>
+                <time dateTime={e.at}>{new Date(e.at).toLocaleString()}</time>
+              </td>
+              <td>{e.actor || '—'}</td>
+              <td>{e.action}</td>
+              <td>{e.target}</td>
+              <td>{e.outcome}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {next !== null && (
+        <button disabled={busy} onClick={() => void load(next)}>
+          Older entries
+        </button>
+      )}
+    </>
   );
 }

@@ -6,7 +6,36 @@ export interface User {
   email: string;
   email_verified?: boolean;
   is_admin: boolean;
+  disabled?: boolean;
   created_at: string;
+}
+
+export interface StorageUse {
+  user_id: number;
+  username: string;
+  bytes: number;
+  files: number;
+  quota_bytes: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor_id: number | null;
+  actor: string;
+  action: string;
+  target: string;
+  ip: string;
+  request_id: string;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditChain {
+  ok: boolean;
+  checked: number;
+  bad: number;
+  first_bad_id: number | null;
 }
 
 export interface Session {
