@@ -495,6 +495,171 @@ describe('web client end to end', { timeout: 240000 }, () => {
     // The refused /api/v1/me of the wrong password attempt is the only failed request.
     assert.deepEqual(alice.errors.slice(aliceSeen).filter((e) => !e.includes('403')), []);
   });
+
+  test('13. over quota the server\'s refusal shows; drop, remove and a file-only message; the thumbnail after a reload', async () => {
+    // After scenario 12 Alice's administration dialog may be open and Bob (disabled, enabled
+    // again) may have to sign in again.
+    const adminDialog = alice.getByRole('dialog', { name: 'Administration' });
+    if (await adminDialog.isVisible()) await adminDialog.getByRole('button', { name: 'Close' }).click();
+    await bob.goto(url);
+    const signIn = bob.getByRole('button', { name: 'Sign in' }).last();
+    await Promise.race([signIn.waitFor(), bob.getByRole('navigation', { name: 'Rooms and direct messages' }).waitFor()]);
+    if (await signIn.isVisible()) {
+      await bob.getByLabel('Username').fill(bobName);
+      await bob.getByLabel('Password').fill('purple otter sings at dawn 42');
+      await signIn.click();
+    }
+    await online(bob);
+    await openRoom(bob, room);
+    await openRoom(alice, room);
+    const [aliceSeen, bobSeen] = [alice.errors.length, bob.errors.length];
+    const api = (page, method, p, body) =>
+      page.evaluate(
+        async ([method, p, body]) => {
+          const init = { method, headers: body ? { 'Content-Type': 'application/json' } : {} };
+          if (body) init.body = JSON.stringify(body);
+          const r = await fetch('/api/v1' + p, init);
+          return { status: r.status, json: r.status === 204 ? null : await r.json() };
+        },
+        [method, p, body],
+      );
+    const uploadAnswer = (page) =>
+      page.waitForResponse((r) => r.request().method() === 'POST' && /\/attachments\?filename=/.test(r.url()));
+    const bobId = (await api(bob, 'GET', '/me')).json.user.id;
+
+    // Alice (the first account: administrator) gives Bob a 1000-byte quota; a 4 KB file is
+    // refused before its body is read, and the browser still gets the 507 and its message.
+    assert.equal((await api(alice, 'PUT', `/admin/users/${bobId}/quota`, { quota_bytes: 1000 })).status, 200);
+    const refused = uploadAnswer(bob);
+    await bob.locator('.composer input[type=file]').setInputFiles({
+      name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(4096, 7),
+    });
+    assert.equal((await refused).status(), 507);
+    const failed = bob.locator('.uploads .upload.failed');
+    await failed.getByRole('alert').filter({ hasText: 'storage quota exceeded' }).waitFor();
+    await shot(bob, '22-upload-refused');
+    await bob.getByRole('button', { name: 'Remove big.bin' }).click();
+    await failed.waitFor({ state: 'detached' });
+    assert.equal((await api(alice, 'PUT', `/admin/users/${bobId}/quota`, { quota_bytes: null })).status, 200);
+
+    // A file dropped on the room uploads; removing it deletes it on the server.
+    const drop = async (name, text) => {
+      const dt = await bob.evaluateHandle(([name, text]) => {
+        const d = new DataTransfer();
+        d.items.add(new File([text], name, { type: 'text/plain' }));
+        return d;
+      }, [name, text]);
+      const answer = uploadAnswer(bob);
+      await bob.dispatchEvent('section.room', 'dragover', { dataTransfer: dt });
+      await bob.locator('section.room.dragging').waitFor();
+      await bob.dispatchEvent('section.room', 'drop', { dataTransfer: dt });
+      await bob.locator('section.room.dragging').waitFor({ state: 'detached' });
+      const res = await answer;
+      assert.equal(res.status(), 201);
+      return (await res.json()).attachment;
+    };
+    const dropped = await drop('draft.txt', 'not this one');
+    assert.equal(dropped.filename, 'draft.txt');
+    assert.equal(dropped.inline, false);
+    await bob.locator('.uploads .upload.done', { hasText: 'draft.txt' }).waitFor();
+    const deleted = bob.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith(`/attachments/${dropped.id}`));
+    await bob.getByRole('button', { name: 'Remove draft.txt' }).click();
+    assert.equal((await deleted).status(), 204);
+    assert.equal((await api(bob, 'GET', `/attachments/${dropped.id}/meta`)).status, 404);
+
+    // A message with a file and no text: Alice gets a download link (no preview for text).
+    const notes = 'line one\nline two ✓\n';
+    const name = 'notes <img src=x onerror=alert(1)>.txt';
+    const kept = await drop(name, notes);
+    assert.equal(kept.filename, name);
+    await bob.locator('.uploads .upload.done', { hasText: name }).waitFor();
+    await bob.locator('.composer textarea').press('Enter');
+    await bob.locator('.uploads').waitFor({ state: 'detached' });
+    const item = alice.locator('.messages li.message:not(.pending)', { has: alice.locator(`a[href="/api/v1/attachments/${kept.id}?download=1"]`) });
+    await item.waitFor();
+    assert.equal(await item.locator('.attachment img').count(), 0);
+    assert.equal((await item.locator('.body').textContent()).trim(), '');
+    assert.equal((await item.locator('.attachment .file').textContent()).trim(), `📎 ${name} ${Buffer.byteLength(notes)} B`);
+    const text = await alice.evaluate((id) => fetch(`/api/v1/attachments/${id}?download=1`).then((r) => r.text()), kept.id);
+    assert.equal(text, notes);
+    await shot(alice, '23-file-only-message');
+
+    // The worker made a thumbnail of the image from scenario 11: after a reload the preview uses it.
+    const image = (await api(bob, 'GET', `/rooms/${(await api(bob, 'GET', '/rooms')).json.rooms.find((r) => r.name === room).id}/messages?limit=20`))
+      .json.messages.flatMap((m) => m.attachments ?? []).find((a) => a.inline);
+    assert.ok(image, 'the image of scenario 11 is in the history');
+    for (let i = 0; i < 100 && !(await api(bob, 'GET', `/attachments/${image.id}/meta`)).json.attachment.thumbnail; i++) await sleep(100);
+    await bob.setViewportSize({ width: 390, height: 844 });
+    await bob.reload();
+    await online(bob);
+    const thumb = bob.locator(`img.preview[src="/api/v1/attachments/${image.id}/thumbnail"]`);
+    await thumb.waitFor({ timeout: 15000 });
+    await thumb.scrollIntoViewIfNeeded();
+    await bob.waitForFunction((id) => {
+      const el = document.querySelector(`img.preview[src="/api/v1/attachments/${id}/thumbnail"]`);
+      return el && el.complete && el.naturalWidth > 0;
+    }, image.id);
+    const box = await thumb.boundingBox();
+    assert.ok(box.width <= 390, 'the preview fits a phone screen');
+    await shot(bob, '24-attachment-phone');
+    await bob.setViewportSize({ width: 1000, height: 760 });
+    expectNoXss(bob);
+    expectNoXss(alice);
+    // The only failed requests: the refused upload (507) and the meta of the deleted file (404).
+    assert.deepEqual(bob.errors.slice(bobSeen).filter((e) => !/status of (507|404)/.test(e)), []);
+    assert.deepEqual(alice.errors.slice(aliceSeen), []);
+  });
+
+  test('14. a slow upload shows its progress and Send waits for it; removing an upload cancels it', async () => {
+    const [aliceSeen, bobSeen] = [alice.errors.length, bob.errors.length];
+    // Chromium's own throttling: 256 KiB/s up, so a 1 MiB file takes about 4 s.
+    const cdp = await bob.context().newCDPSession(bob);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+    const storage = () => bob.evaluate(() => fetch('/api/v1/me/storage').then((r) => r.json()));
+    const picker = bob.locator('.composer input[type=file]');
+    const box = bob.locator('.composer textarea');
+    try {
+      await picker.setInputFiles({ name: 'slow.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1 << 20, 1) });
+      const bar = bob.getByRole('progressbar', { name: 'Uploading slow.bin' });
+      await bar.waitFor();
+      await bob.waitForFunction(() => {
+        const v = Number(document.querySelector('.upload progress')?.getAttribute('aria-valuenow'));
+        return v > 0 && v < 100;
+      });
+      await box.fill('the file is attached');
+      await box.press('Enter');
+      await bob.getByRole('status').filter({ hasText: 'waits for the uploads' }).waitFor();
+      // The composer grew by the file and the hint; the newest message is still in view.
+      await bob.waitForFunction(() => {
+        const el = document.querySelector('.messages');
+        return el.scrollHeight - el.scrollTop - el.clientHeight < 2;
+      });
+      await shot(bob, '25-upload-progress');
+      assert.equal(await bob.locator('.messages li.message.pending').count(), 0, 'nothing sent while uploading');
+      assert.equal(await box.inputValue(), 'the file is attached');
+      await bob.locator('.uploads .upload.done', { hasText: 'slow.bin' }).waitFor({ timeout: 30000 });
+      assert.equal(await bob.getByRole('status').filter({ hasText: 'waits for the uploads' }).count(), 0);
+      await box.press('Enter');
+      const msg = alice.locator('.messages li.message:not(.pending)', { hasText: 'the file is attached' });
+      await msg.getByRole('link', { name: '📎 slow.bin' }).waitFor();
+      assert.match(await msg.locator('.attachment .file').textContent(), /1\.0 MB$/);
+
+      // Removed while uploading: the request is cancelled and nothing is stored.
+      const before = await storage();
+      await picker.setInputFiles({ name: 'cancelled.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(1 << 20, 2) });
+      await bob.getByRole('progressbar', { name: 'Uploading cancelled.bin' }).waitFor();
+      await bob.getByRole('button', { name: 'Remove cancelled.bin' }).click();
+      await bob.locator('.uploads').waitFor({ state: 'detached' });
+      await sleep(1500);
+      assert.deepEqual(await storage(), before);
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+    }
+    assert.deepEqual(bob.errors.slice(bobSeen), []);
+    assert.deepEqual(alice.errors.slice(aliceSeen), []);
+  });
 });
 
 // A valid RGBA PNG with a colour gradient (no image library needed).

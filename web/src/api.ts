@@ -1,5 +1,5 @@
 // REST client for /api/v1 (docs/protocol.md). Same origin, session cookie sent by the browser.
-import type { AuditChain, AuditEntry, Member, Message, Room, Session, StorageUse, User } from './types';
+import type { Attachment, AuditChain, AuditEntry, Member, Message, Room, Session, StorageUse, User } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -91,6 +91,7 @@ export const api = {
     ),
   edit: (m: number, body: string) => call<unknown>('PATCH', `/messages/${id(m)}`, { body }),
   remove: (m: number) => call<void>('DELETE', `/messages/${id(m)}`),
+  attachmentMeta: (a: number) => call<{ attachment: Attachment }>('GET', `/attachments/${id(a)}/meta`),
   discardAttachment: (a: number) => call<void>('DELETE', `/attachments/${id(a)}`),
   react: (m: number, emoji: string, on: boolean) =>
     call<void>(on ? 'PUT' : 'DELETE', `/messages/${id(m)}/reactions/${encodeURIComponent(emoji)}`),

@@ -1,27 +1,25 @@
 // The message view of one room: header, history with infinite scroll back, composer.
 import type { JSX } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api';
-
-type ApiErrorLike = { code?: string; message: string };
+import { api, type ApiError } from './api';
+import { AttachmentList, UploadList } from './attachments';
 import { formatDay, formatTime } from './hooks';
 import { plainText } from './markdown';
 import { Markdown } from './render';
 import { store } from './store';
 import { dayKey, type Pending } from './timeline';
-import type { Attachment, Member, Message, Role, Room } from './types';
+import type { Member, Message, Role, Room } from './types';
 import {
-  canSend,
-  downloadPath,
+  attachmentSummary,
+  blockerHint,
   finishedAttachments,
-  formatBytes,
-  maxAttachmentsPerMessage,
-  percent,
-  previewPath,
+  sendBlocker,
   type Upload,
   type UploadHandle,
   uploadFile,
 } from './uploads';
+
+const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
 
 const reactionChoices = ['👍', '❤️', '😄', '🎉', '👀', '✅'];
 
@@ -32,9 +30,24 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
   const [editingTopic, setEditingTopic] = useState(false);
   const [dragging, setDragging] = useState(false);
   const attachFiles = useRef<((files: File[]) => void) | null>(null);
-  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
   const canTopic = room.kind === 'direct' || room.my_role === 'owner' || room.my_role === 'moderator';
   useEffect(() => setReplyTo(null), [room.id]);
+  useEffect(() => {
+    // A file dropped next to the room (sidebar, header) must not make the browser open it and
+    // leave the chat.
+    const ignore = (e: DragEvent) => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    const end = () => setDragging(false);
+    window.addEventListener('dragover', ignore);
+    window.addEventListener('drop', ignore);
+    window.addEventListener('dragend', end);
+    return () => {
+      window.removeEventListener('dragover', ignore);
+      window.removeEventListener('drop', ignore);
+      window.removeEventListener('dragend', end);
+    };
+  }, []);
   const canInvite = room.kind === 'public' || room.my_role === 'owner' || room.my_role === 'moderator';
   const title = store.roomTitle(room);
   const partner = room.kind === 'direct' ? store.dmPartner(room) : undefined;
@@ -48,7 +61,8 @@ export function RoomView(props: { room: Room; onInvite: () => void; onLeave: () 
         setDragging(true);
       }}
       onDragLeave={(e) => {
-        if (e.currentTarget === e.target) setDragging(false);
+        // Leaving for a child element is not leaving the room.
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
       }}
       onDrop={(e) => {
         if (!hasFiles(e)) return;
@@ -279,6 +293,18 @@ function MessageList({ room, onReply }: { room: Room; onReply: (m: Message) => v
     if (el.scrollHeight <= el.clientHeight + 40 && tl && tl.nextBefore) void store.loadOlder(room.id);
   });
 
+  // The list gets shorter when the composer grows (files, a reply, a long draft): whoever was
+  // at the bottom stays there.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
   const onScroll = () => {
     const el = ref.current!;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
@@ -360,6 +386,8 @@ function PendingItem({ p, room }: { p: Pending; room: number }) {
           onClick={() => {
             const tl = store.timelines.get(room);
             if (tl) tl.pending = tl.pending.filter((x) => x !== p);
+            // Its files were never attached: only their uploader can still delete them.
+            for (const a of p.attachments ?? []) void api.discardAttachment(a.id).catch(() => {});
             store.emit();
           }}
         >
@@ -395,7 +423,7 @@ function MessageItem(props: { m: Message; compact: boolean; replied?: Message; o
           ↪{' '}
           {props.replied ? (
             <>
-              <strong>{props.replied.author_username}</strong> {props.replied.deleted ? '(deleted)' : plainText(props.replied.body, 80)}
+              <strong>{props.replied.author_username}</strong> {props.replied.deleted ? '(deleted)' : plainText(props.replied.body, 80) || attachmentSummary(props.replied.attachments)}
             </>
           ) : (
             'an earlier message'
@@ -431,7 +459,9 @@ function MessageItem(props: { m: Message; compact: boolean; replied?: Message; o
           {m.edited_at && <span class="muted edited"> (edited)</span>}
         </div>
       )}
-      {!m.deleted && m.attachments && m.attachments.length > 0 && <AttachmentList list={m.attachments} />}
+      {!m.deleted && m.attachments && m.attachments.length > 0 && (
+        <AttachmentList list={m.attachments} onScanning={(a) => store.watchScan(a)} />
+      )}
       {m.reactions.length > 0 && (
         <div class="reactions" role="group" aria-label="Reactions">
           {m.reactions.map((r) => {
@@ -530,51 +560,6 @@ function EditBox(props: { initial: string; onSave: (body: string) => void; onCan
   );
 }
 
-// An image that finishes loading grows its message: stay at the bottom if the reader was there.
-function keepBottom(e: Event) {
-  const img = e.currentTarget as HTMLImageElement;
-  const list = img.closest('.messages');
-  if (list && list.scrollHeight - list.scrollTop - list.clientHeight < img.height + 80) list.scrollTop = list.scrollHeight;
-}
-
-// Files of a message: image previews (never SVG: only raster types are inline) and download
-// links. Filenames are user content and stay text.
-function AttachmentList({ list }: { list: Attachment[] }) {
-  return (
-    <ul class="attachments" aria-label="Attachments">
-      {list.map((a) => (
-        <li key={a.id} class="attachment">
-          {a.state === 'scanning' ? (
-            <span class="muted">
-              {a.filename} ({formatBytes(a.size)}): being scanned…
-            </span>
-          ) : (
-            <>
-              {a.inline && (
-                <a
-                  href={downloadPath(a)}
-                  target="_blank"
-                  rel="noopener noreferrer"
-                  class="preview-link"
-                  aria-label={`Open image ${a.filename}`}
-                >
-                  <img class="preview" src={previewPath(a)} alt={a.filename} loading="lazy" onLoad={keepBottom} />
-                </a>
-              )}
-              <span class="file">
-                <a class="file-link" href={downloadPath(a, true)} download={a.filename}>
-                  📎 {a.filename}
-                </a>{' '}
-                <span class="muted">{formatBytes(a.size)}</span>
-              </span>
-            </>
-          )}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 function Composer(props: {
   room: Room;
   replyTo: Message | null;
@@ -584,35 +569,52 @@ function Composer(props: {
   const { room } = props;
   const [text, setText] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
-  const [uploadError, setUploadError] = useState('');
+  const [triedToSend, setTriedToSend] = useState(false);
   const handles = useRef(new Map<string, UploadHandle>());
+  const wanted = useRef(new Set<string>()); // uploads still in the composer (not removed, not sent)
+  const current = useRef(uploads);
+  current.current = uploads;
   const picker = useRef<HTMLInputElement>(null);
   const patch = (key: string, change: Partial<Upload>) =>
     setUploads((list) => list.map((u) => (u.key === key ? { ...u, ...change } : u)));
   const addFiles = (files: File[]) => {
-    setUploadError('');
+    setTriedToSend(false);
     for (const file of files) {
       const key = crypto.randomUUID();
+      wanted.current.add(key);
       setUploads((list) => [...list, { key, name: file.name || 'file', size: file.size, sent: 0, state: 'uploading' }]);
       const h = uploadFile(room.id, file, (sent) => patch(key, { sent }));
       handles.current.set(key, h);
       h.done
-        .then((attachment) => patch(key, { state: 'done', attachment, sent: file.size }))
-        .catch((e: ApiErrorLike) => {
+        .then((attachment) => {
+          // Removed (or the room left) while the last bytes went out: the file is not wanted.
+          if (wanted.current.has(key)) patch(key, { state: 'done', attachment, sent: file.size });
+          else void api.discardAttachment(attachment.id).catch(() => {});
+        })
+        .catch((e: ApiError) => {
           if (e.code !== 'aborted') patch(key, { state: 'failed', error: e.message });
         })
         .finally(() => handles.current.delete(key));
     }
   };
   props.attachFiles.current = addFiles;
-  const removeUpload = (u: Upload) => {
+  // Cancels the upload, or deletes the stored file (only possible before it is sent).
+  const discard = (u: Upload) => {
+    wanted.current.delete(u.key);
     handles.current.get(u.key)?.abort();
     if (u.state === 'done' && u.attachment) void api.discardAttachment(u.attachment.id).catch(() => {});
+  };
+  const removeUpload = (u: Upload) => {
+    discard(u);
     setUploads((list) => list.filter((x) => x.key !== u.key));
+    ref.current?.focus();
   };
   useEffect(() => {
-    for (const h of handles.current.values()) h.abort();
     setUploads([]);
+    setTriedToSend(false);
+    // Switching rooms (or signing out) drops the files not sent: they would only wait for the
+    // server's clean-up.
+    return () => current.current.forEach(discard);
   }, [room.id]);
   const [suggest, setSuggest] = useState<{ start: number; query: string; index: number } | null>(null);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -650,16 +652,18 @@ function Composer(props: {
     });
   };
 
-  const sendable = canSend(text, uploads);
+  const blocker = sendBlocker(text, uploads);
   const send = () => {
-    if (!sendable) {
-      if (uploads.filter((u) => u.state === 'done').length > maxAttachmentsPerMessage)
-        setUploadError(`At most ${maxAttachmentsPerMessage} files per message.`);
+    if (blocker) {
+      setTriedToSend(true);
       return;
     }
     const body = text.trim();
-    store.send(room.id, body, props.replyTo?.id ?? null, finishedAttachments(uploads));
+    const files = finishedAttachments(uploads);
+    store.send(room.id, body, props.replyTo?.id ?? null, files);
+    for (const u of uploads) if (u.state === 'done') wanted.current.delete(u.key);
     setUploads((list) => list.filter((u) => u.state !== 'done'));
+    setTriedToSend(false);
     setText('');
     setSuggest(null);
     props.onCancelReply();
@@ -701,30 +705,13 @@ function Composer(props: {
     >
       {props.replyTo && (
         <div class="replying">
-          Replying to <strong>{props.replyTo.author_username}</strong>: {plainText(props.replyTo.body, 60)}{' '}
+          Replying to <strong>{props.replyTo.author_username}</strong>: {plainText(props.replyTo.body, 60) || attachmentSummary(props.replyTo.attachments)}{' '}
           <button type="button" onClick={props.onCancelReply} aria-label="Cancel reply">
             ×
           </button>
         </div>
       )}
-      {(uploads.length > 0 || uploadError) && (
-        <ul class="uploads" aria-label="Files to send">
-          {uploads.map((u) => (
-            <li key={u.key} class={'upload ' + u.state}>
-              <span class="upload-name">{u.name}</span> <span class="muted">{formatBytes(u.size)}</span>
-              {u.state === 'uploading' && (
-                <progress max={100} value={percent(u)} aria-label={`Uploading ${u.name}`} aria-valuenow={percent(u)} />
-              )}
-              {u.state === 'done' && <span aria-label="uploaded">✓</span>}
-              {u.state === 'failed' && <span class="error-text"> {u.error}</span>}
-              <button type="button" class="link" aria-label={`Remove ${u.name}`} onClick={() => removeUpload(u)}>
-                ×
-              </button>
-            </li>
-          ))}
-          {uploadError && <li class="error-text">{uploadError}</li>}
-        </ul>
-      )}
+      <UploadList uploads={uploads} hint={triedToSend ? blockerHint(blocker) : ''} onRemove={removeUpload} />
       {matches.length > 0 && suggest && (
         <ul class="mention-list" id={listId} role="listbox" aria-label="Mention someone">
           {matches.map((m, i) => (
@@ -762,6 +749,13 @@ function Composer(props: {
           if (el.value.trim()) store.typingIn(room.id);
         }}
         onKeyDown={onKeyDown}
+        onPaste={(e) => {
+          // A pasted screenshot or file is attached; pasted text stays text.
+          const files = Array.from(e.clipboardData?.files ?? []);
+          if (files.length === 0) return;
+          e.preventDefault();
+          addFiles(files);
+        }}
       />
       <input
         ref={picker}
@@ -778,7 +772,8 @@ function Composer(props: {
       <button type="button" class="attach" aria-label="Attach files" title="Attach files" onClick={() => picker.current?.click()}>
         📎
       </button>
-      <button type="submit" class="primary" disabled={!sendable}>
+      {/* Enabled while uploads run, so a click can say why it does not send yet. */}
+      <button type="submit" class="primary" disabled={blocker === 'empty'}>
         Send
       </button>
     </form>

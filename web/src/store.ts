@@ -7,12 +7,13 @@ import {
   applyEvent,
   mergeHistory,
   newTimeline,
+  replaceAttachment,
   resumeCursors,
   unackedSends,
   type Timeline,
 } from './timeline';
 import type { Attachment, Member, Room, RoomEvent, User } from './types';
-import { sendFrame } from './uploads';
+import { scanPollAttempts, scanPollDelay, sendFrame } from './uploads';
 
 export type ConnState = 'connecting' | 'online' | 'reconnecting';
 
@@ -46,6 +47,7 @@ export class Store {
   private lastTypingSent = new Map<number, number>();
   private readSent = new Map<number, number>();
   private loadingOlder = new Set<number>();
+  private scanWatch = new Set<number>();
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
@@ -215,6 +217,33 @@ export class Store {
   ): void {
     // If offline, it is resent after the next subscribe.
     this.sendFrame(sendFrame(room, client_id, body, reply_to, attachments));
+  }
+
+  // An attachment in state "scanning": ask for its state now and then until the scan is over,
+  // then show the new state wherever the file appears (no event announces the end of a scan).
+  watchScan(a: Attachment): void {
+    if (a.state !== 'scanning' || this.scanWatch.has(a.id)) return;
+    this.scanWatch.add(a.id);
+    let attempt = 0;
+    const stop = () => this.scanWatch.delete(a.id);
+    const poll = () => {
+      if (this.stopped) return stop();
+      api
+        .attachmentMeta(a.id)
+        .then(({ attachment }) => {
+          if (attachment.state === 'scanning') return next();
+          stop();
+          let changed = false;
+          for (const tl of this.timelines.values()) changed = replaceAttachment(tl, attachment) || changed;
+          if (changed) this.emit();
+        })
+        .catch((e) => (e instanceof ApiError && e.status !== 0 && e.status < 500 && e.status !== 429 ? stop() : next()));
+    };
+    const next = () => {
+      if (attempt >= scanPollAttempts) return stop();
+      setTimeout(poll, scanPollDelay(attempt++));
+    };
+    next();
   }
 
   typingIn(room: number): void {

@@ -102,6 +102,23 @@ export function setReaction(m: Message, emoji: string, user: number, on: boolean
   m.reactions = reactions.filter((x) => x.users.length > 0);
 }
 
+// A newer state of an attachment (its malware scan ended): every message holding it gets a
+// copy with the new one. Returns whether anything changed.
+export function replaceAttachment(tl: Timeline, a: Attachment): boolean {
+  let changed = false;
+  const swap = (list: Attachment[] | undefined) => {
+    if (!list?.some((x) => x.id === a.id)) return list;
+    changed = true;
+    return list.map((x) => (x.id === a.id ? a : x));
+  };
+  tl.messages.forEach((m, i) => {
+    const attachments = swap(m.attachments);
+    if (attachments !== m.attachments) tl.messages[i] = { ...m, attachments };
+  });
+  for (const p of tl.pending) p.attachments = swap(p.attachments);
+  return changed;
+}
+
 export function addPending(tl: Timeline, p: Pending): void {
   if (!tl.pending.some((x) => x.client_id === p.client_id)) tl.pending.push(p);
 }

@@ -45,12 +45,39 @@ export function previewPath(a: Attachment): string {
   return a.thumbnail ? `/api/v1/attachments/${encodeURIComponent(String(a.id))}/thumbnail` : downloadPath(a);
 }
 
-// Sendable: some text or at least one finished upload, nothing still uploading, within the limit.
-export function canSend(text: string, uploads: Upload[]): boolean {
-  if (uploads.some((u) => u.state === 'uploading')) return false;
+// Why the composer cannot send yet, or null when it can: it needs some text or at least one
+// finished upload, nothing still uploading (the files go with this message), within the limit.
+export type SendBlocker = 'empty' | 'uploading' | 'too_many';
+
+export function sendBlocker(text: string, uploads: Upload[]): SendBlocker | null {
+  if (uploads.some((u) => u.state === 'uploading')) return 'uploading';
   const done = uploads.filter((u) => u.state === 'done').length;
-  if (done > maxAttachmentsPerMessage) return false;
-  return text.trim().length > 0 || done > 0;
+  if (done > maxAttachmentsPerMessage) return 'too_many';
+  return text.trim().length > 0 || done > 0 ? null : 'empty';
+}
+
+export function canSend(text: string, uploads: Upload[]): boolean {
+  return sendBlocker(text, uploads) === null;
+}
+
+// What to tell someone who pressed Enter while sending is blocked ('' = nothing to say).
+export function blockerHint(b: SendBlocker | null): string {
+  if (b === 'uploading') return 'The message waits for the uploads: send when they are done, or remove them.';
+  if (b === 'too_many') return `At most ${maxAttachmentsPerMessage} files per message: remove some.`;
+  return '';
+}
+
+// A one-line stand-in for a message in reply quotes: its text, or its files when it has none.
+export function attachmentSummary(list: Attachment[] | undefined): string {
+  if (!list || list.length === 0) return '';
+  return list.length === 1 ? `📎 ${list[0].filename}` : `📎 ${list.length} files`;
+}
+
+// While a file is being scanned for malware its state is polled (no event tells the room when
+// the scan ends): 2 s, doubling to 30 s, at most scanPollAttempts times.
+export const scanPollAttempts = 40;
+export function scanPollDelay(attempt: number): number {
+  return Math.min(2000 * 2 ** Math.min(attempt, 10), 30000);
 }
 
 export function finishedAttachments(uploads: Upload[]): Attachment[] {

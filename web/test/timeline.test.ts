@@ -7,10 +7,11 @@ import {
   applyEvent,
   mergeHistory,
   newTimeline,
+  replaceAttachment,
   resumeCursors,
   unackedSends,
 } from '../src/timeline';
-import type { Message, RoomEvent } from '../src/types';
+import type { Attachment, Message, RoomEvent } from '../src/types';
 
 function msg(id: number, seq: number, body = `m${id}`, client_id = `c${id}`): Message {
   return {
@@ -109,5 +110,25 @@ describe('timeline', () => {
     }
     expect(delivered).toBeGreaterThan(200);
     expect(ids(tl)).toEqual(all.map((e) => e.seq));
+  });
+
+  it('replaces an attachment whose scan ended wherever it appears, and nothing else', () => {
+    const file = (id: number, state: Attachment['state']): Attachment => ({
+      id, room: 1, uploader: 1, filename: `f${id}`, content_type: 'application/pdf', size: 1, sha256: '0'.repeat(64),
+      created_at: '2026-11-23T21:00:00Z', message_id: 10, state, inline: false, thumbnail: false,
+    });
+    const tl = newTimeline(0);
+    mergeHistory(tl, [{ ...msg(10, 1), attachments: [file(1, 'scanning'), file(2, 'ready')] }, msg(11, 2)], null);
+    addPending(tl, { client_id: 'p', body: '', attachments: [file(1, 'scanning')], reply_to: null, created_at: '', acked: true });
+    const untouched = tl.messages[1];
+    const before = tl.messages[0];
+    expect(replaceAttachment(tl, file(1, 'ready'))).toBe(true);
+    expect(tl.messages[0].attachments!.map((a) => a.state)).toEqual(['ready', 'ready']);
+    expect(tl.messages[0]).not.toBe(before); // a new object, so views see the change
+    expect(before.attachments![0].state).toBe('scanning');
+    expect(tl.messages[1]).toBe(untouched);
+    expect(tl.pending[0].attachments![0].state).toBe('ready');
+    expect(replaceAttachment(tl, file(99, 'rejected'))).toBe(false);
+    expect(ids(tl)).toEqual([10, 11]);
   });
 });
