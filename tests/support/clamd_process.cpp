@@ -69,20 +69,27 @@ clamd_process::clamd_process() {
   std::ofstream(dir_ + "/clamd.conf") << "Foreground yes\nLocalSocket " << socket_ << "\nDatabaseDirectory " << dir_
                                       << "/db\nPidFile " << dir_ << "/clamd.pid\nStreamMaxLength 200M\n"
                                       << "MaxThreads 2\nSelfCheck 0\n";
-  pid_ = spawn_logged({clamd_bin, "--config-file=" + dir_ + "/clamd.conf"}, dir_ + "/clamd.log");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!answers_ping(socket_)) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("clamd exited at start:\n" + log());
+  try {
+    pid_ = spawn_logged({clamd_bin, "--config-file=" + dir_ + "/clamd.conf"}, dir_ + "/clamd.log");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!answers_ping(socket_)) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("clamd exited at start:\n" + log());
+      }
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("clamd did not answer PING:\n" + log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("clamd did not answer PING:\n" + log());
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } catch (...) {
+    stop();  // the destructor does not run when the constructor throws
+    throw;
   }
 }
 
-clamd_process::~clamd_process() {
+clamd_process::~clamd_process() { stop(); }
+
+void clamd_process::stop() noexcept {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     for (int i = 0; i < 100; ++i) {

@@ -25,6 +25,8 @@ class clamd_process {
   std::string log() const;
 
  private:
+  void stop() noexcept;  // SIGTERM (5 s), then SIGKILL; removes the directory
+
   std::string dir_;
   std::string socket_;
   pid_t pid_ = -1;
