@@ -24,6 +24,7 @@
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
+#include "storage/audit_checkpoints.hpp"
 #include "storage/audit_verify.hpp"
 #include "storage/migrations.hpp"
 #include "queue/jobs_admin.hpp"
@@ -65,7 +66,16 @@ int cmd_migrate(const settings& cfg) {
   return 0;
 }
 
-int cmd_audit_verify(const settings& cfg) {
+int cmd_audit_verify(const settings& cfg, const std::vector<std::string>& key_files) {
+  // Checkpoints are trusted when signed by the configured server key or a --key file
+  // (public keys of earlier server keys, after a rotation).
+  auto trusted = app::read_public_key_files(key_files);
+  if (!trusted) {
+    std::cerr << "redoubtctl: " << trusted.error().message << "\n";
+    return 2;
+  }
+  if (!cfg.jobs.signing_public_key.empty())
+    trusted->emplace(crypto::signing_key_id(cfg.jobs.signing_public_key), cfg.jobs.signing_public_key);
   asio::io_context io;
   auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
@@ -74,13 +84,32 @@ int cmd_audit_verify(const settings& cfg) {
     std::cerr << "redoubtctl: " << report.error().message << "\n";
     return 1;
   }
+  auto checkpoints = run(io, storage::verify_audit_checkpoints(*conn, *trusted));
+  if (!checkpoints) {
+    std::cerr << "redoubtctl: " << checkpoints.error().message << "\n";
+    return 1;
+  }
+  bool tampered = false;
   if (report->first_bad_id) {
     std::cout << "audit log TAMPERED: " << report->bad_rows << " of " << report->rows
               << " rows do not verify; first bad row id " << *report->first_bad_id << "\n";
-    return 3;
+    tampered = true;
+  } else {
+    std::cout << "audit log OK: " << report->rows << " rows, hash chain intact\n";
   }
-  std::cout << "audit log OK: " << report->rows << " rows, hash chain intact\n";
-  return 0;
+  for (const auto& problem : checkpoints->problems) std::cout << "audit log TAMPERED: " << problem << "\n";
+  tampered = tampered || !checkpoints->problems.empty();
+  if (checkpoints->newest_verified_id) {
+    std::cout << "checkpoints OK: " << checkpoints->verified << " signed checkpoints match the log; newest covers row "
+              << *checkpoints->newest_verified_id << " (signed " << checkpoints->newest_verified_at << "), "
+              << checkpoints->rows_after_newest << " rows after it\n";
+  } else if (checkpoints->checkpoints == 0) {
+    std::cout << "checkpoints: none yet\n";
+  }
+  if (checkpoints->unchecked > 0)
+    std::cout << "checkpoints: " << checkpoints->unchecked
+              << " signed by keys not given (set jobs.signing_key_file or pass --key with the server's public key)\n";
+  return tampered ? 3 : 0;
 }
 
 extern "C" char** environ;
@@ -269,7 +298,10 @@ int main(int argc, char** argv) {
   admin->add_option("username", username)->required();
   admin->add_option("email", email)->required();
   auto* audit = app.add_subcommand("audit", "audit log commands");
-  auto* audit_verify = audit->add_subcommand("verify", "check the audit log's hash chain (owner role)");
+  auto* audit_verify =
+      audit->add_subcommand("verify", "check the audit log's hash chain and signed checkpoints (owner role; exit 3)");
+  std::vector<std::string> audit_key_files;
+  audit_verify->add_option("--key", audit_key_files, "public key file of a server signing key (repeatable)");
   audit->require_subcommand(1);
   std::string backup_file;
   auto* backup = app.add_subcommand("backup", "dump the database (owner role) to a file");
@@ -312,7 +344,7 @@ int main(int argc, char** argv) {
   }
   if (migrate->parsed()) return cmd_migrate(*cfg);
   if (admin->parsed()) return cmd_create_admin(*cfg, username, email);
-  if (audit_verify->parsed()) return cmd_audit_verify(*cfg);
+  if (audit_verify->parsed()) return cmd_audit_verify(*cfg, audit_key_files);
   if (backup->parsed()) return cmd_backup(*cfg, backup_file);
   if (restore->parsed()) return cmd_restore(*cfg, backup_file);
   if (files_rotate->parsed()) return ctl::files_rotate_key(*cfg);

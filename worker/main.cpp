@@ -43,19 +43,6 @@ log::level parse_level(const std::string& s) {
   return log::level::info;
 }
 
-result<std::map<std::string, std::string>> load_keys(const std::vector<std::string>& files) {
-  std::map<std::string, std::string> keys;
-  for (const auto& f : files) {
-    std::ifstream in(f);
-    std::string hex;
-    if (!in || !std::getline(in, hex)) return make_error(errc::failed_precondition, "cannot read '" + f + "'");
-    auto raw = crypto::from_hex(hex);
-    if (!raw || raw->size() != 32) return make_error(errc::invalid_argument, "'" + f + "' is not a hex Ed25519 public key");
-    keys.emplace(queue::signing_key_id(*raw), std::move(*raw));
-  }
-  return keys;
-}
-
 struct worker_state {
   bool stopping = false;
   int in_flight = 0;
@@ -166,7 +153,7 @@ int main(int argc, char** argv) {
   if (!loaded) return fail(loaded.error().message);
   worker_settings config = std::move(*loaded);
   log::set_level(parse_level(config.log_level));
-  auto keys = load_keys(config.verify_key_files);
+  auto keys = app::read_public_key_files(config.verify_key_files);
   if (!keys) return fail(keys.error().message);
   auto provider = email::make_provider(config.email);
   if (!provider) return fail(provider.error().message);

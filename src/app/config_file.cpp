@@ -28,6 +28,19 @@ result<void> check_private_file(const std::string& path) {
   return {};
 }
 
+result<std::map<std::string, std::string>> read_public_key_files(const std::vector<std::string>& paths) {
+  std::map<std::string, std::string> keys;
+  for (const auto& f : paths) {
+    std::ifstream in(f);
+    std::string hex;
+    if (!in || !std::getline(in, hex)) return make_error(errc::failed_precondition, "cannot read '" + f + "'");
+    auto raw = crypto::from_hex(hex);
+    if (!raw || raw->size() != 32) return make_error(errc::invalid_argument, "'" + f + "' is not a hex Ed25519 public key");
+    keys.emplace(crypto::signing_key_id(*raw), std::move(*raw));
+  }
+  return keys;
+}
+
 result<secret_string> read_secret_file(const std::string& path) {
   if (auto ok = check_private_file(path); !ok) return ok.error();
   std::ifstream in(path, std::ios::binary);
@@ -305,6 +318,7 @@ result<settings> load_settings(const std::string& path) {
   r.duration("jobs", "publish_timeout_ms", s.jobs.publish_timeout, 100, 600000);
   r.duration("jobs", "retention_interval_s", s.jobs.retention_interval, 1, 7 * 86400);
   r.duration("jobs", "files_maintenance_interval_s", s.jobs.files_maintenance_interval, 1, 7 * 86400);
+  r.duration("jobs", "audit_checkpoint_interval_s", s.jobs.audit_checkpoint_interval, 1, 7 * 86400);
   auto& f = s.files;
   r.str("files", "dir", f.dir);
   r.str("files", "master_key_file", f.master_key_file);

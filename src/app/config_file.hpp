@@ -2,7 +2,9 @@
 // Refuses config, password and key files that are group- or world-accessible.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "base/config.hpp"
 #include "base/errc.hpp"
@@ -14,6 +16,10 @@ result<void> check_private_file(const std::string& path);
 
 // Reads a secret file (private, trailing newline stripped).
 result<secret_string> read_secret_file(const std::string& path);
+
+// Reads Ed25519 public key files (one hex line each, as `redoubtctl keygen-signing` writes
+// them) into key id -> raw key, the form signature checks take.
+result<std::map<std::string, std::string>> read_public_key_files(const std::vector<std::string>& paths);
 
 // Loads and validates the configuration; messages name the offending key or file.
 result<settings> load_settings(const std::string& path);

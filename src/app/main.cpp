@@ -15,6 +15,7 @@
 #include "api/router.hpp"
 #include "files/attachment_store.hpp"
 #include "storage/attachment_repository.hpp"
+#include "storage/audit_checkpoints.hpp"
 #include "app/config_file.hpp"
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
@@ -136,6 +137,14 @@ int main(int argc, char** argv) {
     accounts.set_job_listener([r = relay.get()] { r->notify(); });
     relay->start();
   }
+  // Signed audit checkpoints need the server's signing key (jobs.signing_key_file).
+  std::unique_ptr<storage::audit_checkpointer> checkpointer;
+  if (!config.jobs.signing_key.reveal().empty()) {
+    checkpointer = std::make_unique<storage::audit_checkpointer>(io.get_executor(), repo, config.jobs.signing_key,
+                                                                 config.jobs.signing_public_key,
+                                                                 config.jobs.audit_checkpoint_interval);
+    checkpointer->start();
+  }
   api::metrics stats;
   storage::attachment_repository attachment_rows(pool);
   std::unique_ptr<files::attachment_store> file_store;
@@ -179,6 +188,7 @@ int main(int argc, char** argv) {
     server->stop();
     writer.stop();
     if (relay) relay->stop();
+    if (checkpointer) checkpointer->stop();
     stopped.set_value(sig);
   });
   stopped.get_future().wait();

@@ -106,6 +106,8 @@ struct jobs_settings {
   seconds retention_interval{3600};    // how often the retention job is queued
   seconds files_maintenance_interval{3600};  // how often attachment clean-up is queued
   bool files_maintenance = false;            // set when attachments are enabled
+  // The server signs the audit log's head this often (storage/audit_checkpoints.hpp).
+  seconds audit_checkpoint_interval{600};
 };
 
 // The email provider's delivery/bounce webhook (POST /api/v1/hooks/email).

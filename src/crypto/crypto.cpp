@@ -183,6 +183,8 @@ bool verify_detached(std::string_view pk, std::string_view msg, std::string_view
   return crypto_sign_verify_detached(bytes(sig), bytes(msg), msg.size(), bytes(pk)) == 0;
 }
 
+std::string signing_key_id(std::string_view public_key) { return sha256_hex(public_key).substr(0, 16); }
+
 std::string sha256_hex(std::string_view data) {
   ensure_init();
   unsigned char digest[crypto_hash_sha256_BYTES];

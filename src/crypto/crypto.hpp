@@ -54,6 +54,8 @@ result<std::string> signing_public_key(const secret_string& sk);
 std::string sign_detached(const secret_string& sk, std::string_view msg);
 // False for any size mismatch or bad signature.
 bool verify_detached(std::string_view pk, std::string_view msg, std::string_view sig);
+// Ed25519 key id: the first 16 hex characters of SHA-256(public key).
+std::string signing_key_id(std::string_view public_key);
 
 // Lowercase hex digests. HMAC accepts keys of any length.
 std::string sha256_hex(std::string_view data);

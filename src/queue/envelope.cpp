@@ -52,7 +52,6 @@ bool valid_job_id(std::string_view id) noexcept {
   return true;
 }
 
-std::string signing_key_id(std::string_view public_key) { return crypto::sha256_hex(public_key).substr(0, 16); }
 
 std::string_view rejection_name(rejection r) noexcept {
   switch (r) {

@@ -16,6 +16,7 @@
 
 #include "base/errc.hpp"
 #include "base/secret.hpp"
+#include "crypto/crypto.hpp"
 
 namespace redoubt::queue {
 
@@ -37,8 +38,7 @@ struct signed_job {
   std::string signature;  // lowercase hex
 };
 
-// Ed25519 key id: the first 16 hex characters of SHA-256(public key).
-std::string signing_key_id(std::string_view public_key);
+using crypto::signing_key_id;
 
 // Serializes and signs. Fails (invalid_argument) on fields the verifier would refuse.
 result<signed_job> seal(const job_envelope& job, const secret_string& secret_key, std::string_view public_key);

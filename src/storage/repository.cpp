@@ -388,6 +388,19 @@ awaitable<result<audit_chain_state>> repository::audit_chain() {
   co_return st;
 }
 
+awaitable<result<std::optional<audit_head>>> repository::audit_log_head() {
+  REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at FROM audit_head()", {});
+  if (r->size() == 0) co_return std::optional<audit_head>{};
+  co_return audit_head{r->int64(0, 0), col(*r, 0, 1), col(*r, 0, 2)};
+}
+
+awaitable<result<bool>> repository::add_audit_checkpoint(const audit_head& head, const std::string& key_id,
+                                                         const std::string& signature_hex) {
+  REDOUBT_QUERY(r, "SELECT add_audit_checkpoint($1, $2, $3, $4, $5)",
+                params{p(head.audit_id), p(head.audit_hash), p(head.signed_at), p(key_id), p(signature_hex)});
+  co_return r->boolean(0, 0);
+}
+
 awaitable<result<std::int64_t>> repository::create_session(chat::user_id user,
                                                            const std::string& token_hash,
                                                            std::int64_t absolute_seconds,

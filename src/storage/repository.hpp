@@ -27,6 +27,13 @@ struct audit_row {
   std::string action, target, ip, request_id, outcome, details_json;
 };
 
+// The audit log's newest row and the database clock: what a checkpoint signs.
+struct audit_head {
+  std::int64_t audit_id = 0;
+  std::string audit_hash;
+  std::string signed_at;
+};
+
 struct audit_chain_state {
   std::int64_t checked = 0;
   std::int64_t bad = 0;
@@ -116,6 +123,11 @@ class repository {
   awaitable<result<std::int64_t>> other_active_admins(chat::user_id except);
   awaitable<result<std::vector<audit_row>>> audit_page(std::int64_t before, int limit);
   awaitable<result<audit_chain_state>> audit_chain();
+  // Nothing when the log is empty.
+  awaitable<result<std::optional<audit_head>>> audit_log_head();
+  // False when that head already has a checkpoint; an error when it does not match the log.
+  awaitable<result<bool>> add_audit_checkpoint(const audit_head& head, const std::string& key_id,
+                                               const std::string& signature_hex);
   awaitable<result<std::int64_t>> create_session(chat::user_id user, const std::string& token_hash,
                                                  std::int64_t absolute_seconds,
                                                  const std::string& user_agent, const std::string& ip);

@@ -1,6 +1,11 @@
 // Least privilege in PostgreSQL: what the app and worker roles cannot read or change, and the
 // audit log's tamper evidence. Connects with the real role credentials over verified TLS.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <boost/asio/this_coro.hpp>
 
@@ -90,6 +95,99 @@ TEST(Roles, AuditLogIsHashChained) {
   EXPECT_NE(out.find("TAMPERED"), std::string::npos) << out;
   pg_cluster::shared().superuser_psql("UPDATE audit_log SET outcome = 'ok' WHERE id = (SELECT min(id) FROM audit_log)");
   EXPECT_EQ(run_ctl({"audit", "verify"}).first, 0) << "restored row verifies again";
+}
+
+// psql's output without its newline.
+std::string one_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// Recomputes every hash after a change, as someone with write access to the table could: the
+// chain alone then looks intact. Holds the chain's lock like the insert trigger.
+void rewrite_chain() {
+  pg_cluster::shared().superuser_psql(
+      "DO $$ DECLARE r record; prev text := ''; BEGIN PERFORM pg_advisory_xact_lock(7001); "
+      "FOR r IN SELECT id FROM audit_log ORDER BY id LOOP "
+      "UPDATE audit_log SET prev_hash = prev, hash = encode(sha256(convert_to(concat_ws('|', id, iso(at), actor_id, "
+      "action, target, ip, request_id, outcome, details::text, prev), 'UTF8')), 'hex') WHERE id = r.id "
+      "RETURNING hash INTO prev; END LOOP; END $$");
+}
+
+// CHAT-10: signed checkpoints catch what the hash chain alone cannot: a chain rewritten with
+// recomputed hashes, a log cut short, a forged checkpoint.
+TEST(Roles, SignedCheckpointsCatchARewrittenOrTruncatedChain) {
+  ensure_migrated();
+  auto& psql = pg_cluster::shared();
+  make_user(shared_server(), "ckpt");
+  const auto head = std::stoll(psql.superuser_psql("SELECT max(id) FROM audit_log"));
+  char tmpl[] = "/tmp/redoubt-ckpt-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const auto pub = dir + "/signing.pub";
+  ASSERT_EQ(run_program({REDOUBTCTL_BIN, "keygen-signing", dir + "/signing.key", pub}).first, 0);
+  {
+    // A server with a signing key adds a checkpoint every second.
+    server_options opts;
+    opts.extra_toml = "[jobs]\nsigning_key_file = " + quote_toml(dir + "/signing.key") + "\naudit_checkpoint_interval_s = 1\n";
+    server_process signer(opts);
+    signer.start();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::stoll(psql.superuser_psql("SELECT count(*) FROM audit_checkpoints WHERE audit_id >= " +
+                                          std::to_string(head))) == 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no checkpoint within 20 s";
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    signer.stop();
+  }
+  auto verify = [&](bool with_key) { return with_key ? run_ctl({"audit", "verify", "--key", pub}) : run_ctl({"audit", "verify"}); };
+  auto [ok_code, ok_out] = verify(true);
+  EXPECT_EQ(ok_code, 0) << ok_out;
+  EXPECT_NE(ok_out.find("checkpoints OK"), std::string::npos) << ok_out;
+
+  // One row changed and every hash after it recomputed.
+  const auto victim = std::to_string(head);
+  const auto outcome = one_line(psql.superuser_psql("SELECT outcome FROM audit_log WHERE id = " + victim));
+  psql.superuser_psql("UPDATE audit_log SET outcome = 'forged' WHERE id = " + victim);
+  rewrite_chain();
+  EXPECT_EQ(verify(false).first, 0) << "without the key only the chain is checked, and it was recomputed";
+  auto [rewritten_code, rewritten_out] = verify(true);
+  EXPECT_EQ(rewritten_code, 3) << rewritten_out;
+  EXPECT_NE(rewritten_out.find("the chain was rewritten"), std::string::npos) << rewritten_out;
+  psql.superuser_psql("UPDATE audit_log SET outcome = '" + outcome + "' WHERE id = " + victim);
+  rewrite_chain();
+  EXPECT_EQ(verify(true).first, 0) << "the original content gives the signed hashes again";
+
+  // The newest rows deleted: the chain that is left is intact, the checkpoint's row is gone.
+  psql.superuser_psql("CREATE TABLE audit_cut AS SELECT * FROM audit_log WHERE id >= " + victim +
+                      "; DELETE FROM audit_log WHERE id >= " + victim);
+  EXPECT_EQ(verify(false).first, 0);
+  auto [cut_code, cut_out] = verify(true);
+  EXPECT_EQ(cut_code, 3) << cut_out;
+  EXPECT_NE(cut_out.find("that row is gone"), std::string::npos) << cut_out;
+  psql.superuser_psql("ALTER TABLE audit_log DISABLE TRIGGER audit_chain_trg; INSERT INTO audit_log SELECT * FROM "
+                      "audit_cut; ALTER TABLE audit_log ENABLE TRIGGER audit_chain_trg; DROP TABLE audit_cut");
+  EXPECT_EQ(verify(true).first, 0);
+
+  // A checkpoint whose signature was altered.
+  const auto forged = one_line(
+      psql.superuser_psql("SELECT id FROM audit_checkpoints WHERE audit_id >= " + victim + " ORDER BY id LIMIT 1"));
+  const auto signature = one_line(psql.superuser_psql("SELECT signature FROM audit_checkpoints WHERE id = " + forged));
+  psql.superuser_psql("UPDATE audit_checkpoints SET signature = repeat('0', 128) WHERE id = " + forged);
+  auto [forged_code, forged_out] = verify(true);
+  EXPECT_EQ(forged_code, 3) << forged_out;
+  EXPECT_NE(forged_out.find("does not verify"), std::string::npos) << forged_out;
+  psql.superuser_psql("UPDATE audit_checkpoints SET signature = '" + signature + "' WHERE id = " + forged);
+  EXPECT_EQ(verify(true).first, 0);
+
+  // The app role can neither touch the table nor store a checkpoint that does not match the log.
+  EXPECT_NE(run_as(pg_role::app, "DELETE FROM audit_checkpoints"), errc::ok);
+  EXPECT_NE(run_as(pg_role::app, "SELECT count(*) FROM audit_checkpoints"), errc::ok);
+  EXPECT_NE(run_as(pg_role::app, "SELECT add_audit_checkpoint(" + victim + ", repeat('0', 64), 'now', "
+                                  "'0123456789abcdef', repeat('0', 128))"),
+            errc::ok);
+  EXPECT_EQ(run_as(pg_role::app, "SELECT * FROM audit_head()"), errc::ok);
+  std::filesystem::remove_all(dir);
 }
 
 // CHAT-02: database activity monitoring by pgaudit: schema changes, role changes and reads of
