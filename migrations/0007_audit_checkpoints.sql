@@ -42,7 +42,19 @@ BEGIN
   RETURN added > 0;
 END $$;
 
--- The app role neither reads nor changes checkpoints directly; it only calls these two.
+-- The newest checkpoint and the hash its row has now (NULL when the row is gone), for the
+-- administration page; the server checks the signature with its own key.
+CREATE FUNCTION audit_newest_checkpoint()
+RETURNS TABLE (audit_id bigint, audit_hash text, signed_at text, key_id text, signature text, row_hash text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT c.audit_id, c.audit_hash, c.signed_at, c.key_id, c.signature, a.hash
+    FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id
+   ORDER BY c.audit_id DESC LIMIT 1
+$$;
+
+-- The app role neither reads nor changes checkpoints directly; it only calls these three.
 REVOKE ALL ON audit_checkpoints FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION audit_head(), add_audit_checkpoint(bigint, text, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_head(), add_audit_checkpoint(bigint, text, text, text, text) TO redoubt_app;
+REVOKE EXECUTE ON FUNCTION audit_head(), add_audit_checkpoint(bigint, text, text, text, text),
+  audit_newest_checkpoint() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_head(), add_audit_checkpoint(bigint, text, text, text, text),
+  audit_newest_checkpoint() TO redoubt_app;

@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include <charconv>
+#include <map>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -10,9 +11,11 @@
 #include "api/email_webhook.hpp"
 #include "api/errors.hpp"
 #include "base/log.hpp"
+#include "crypto/crypto.hpp"
 #include "proto/json_util.hpp"
 #include "proto/render.hpp"
 #include "proto/text.hpp"
+#include "storage/audit_checkpoints.hpp"
 
 namespace redoubt::api {
 namespace json = boost::json;
@@ -558,8 +561,25 @@ awaitable<http_response> router::dispatch(http_request& req) {
                             {"checked", chain->checked},
                             {"bad", chain->bad},
                             {"first_bad_id", chain->first_bad_id ? json::value(*chain->first_bad_id) : json::value(nullptr)}};
-    co_return json_response(200, json::object{{"entries", std::move(entries)}, {"next_before", std::move(next)},
-                                              {"chain", std::move(chain_json)}});
+    // The newest signed checkpoint, checked with this server's key: catches a chain rewritten
+    // with recomputed hashes, which the chain check above cannot see.
+    auto checkpoint = co_await ctx_.repo.newest_audit_checkpoint();
+    if (!checkpoint) co_return error_response(checkpoint.error());
+    json::value checkpoint_json = nullptr;
+    if (*checkpoint) {
+      std::map<std::string, std::string> trusted;
+      const auto& pk = ctx_.config.jobs.signing_public_key;
+      if (!pk.empty()) trusted.emplace(crypto::signing_key_id(pk), pk);
+      const auto status = storage::check_checkpoint(**checkpoint, trusted);
+      checkpoint_json = json::object{{"audit_id", (*checkpoint)->audit_id},
+                                     {"signed_at", (*checkpoint)->signed_at},
+                                     {"status", storage::status_name(status)},
+                                     {"message", storage::describe(status)}};
+    }
+    co_return json_response(200, json::object{{"entries", std::move(entries)},
+                                              {"next_before", std::move(next)},
+                                              {"chain", std::move(chain_json)},
+                                              {"checkpoint", std::move(checkpoint_json)}});
   }
   if (rest.size() == 1 && rest[0] == "sessions" && m == "GET") {
     auto list = co_await ctx_.repo.list_sessions(who.id);

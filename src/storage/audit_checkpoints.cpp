@@ -100,6 +100,47 @@ void audit_checkpointer::stop() {
   asio::post(impl_->strand, [self = impl_] { self->timer.cancel(); });
 }
 
+checkpoint_status check_checkpoint(const stored_checkpoint& c,
+                                   const std::map<std::string, std::string>& trusted) {
+  auto key = trusted.find(c.key_id);
+  if (key == trusted.end()) return checkpoint_status::unknown_key;
+  auto signature = crypto::from_hex(c.signature_hex);
+  if (!signature ||
+      !crypto::verify_detached(
+          key->second, audit_checkpoint_message(c.audit_id, c.audit_hash, c.signed_at), *signature))
+    return checkpoint_status::bad_signature;
+  if (!c.row_hash) return checkpoint_status::row_missing;
+  if (*c.row_hash != c.audit_hash) return checkpoint_status::row_changed;
+  return checkpoint_status::ok;
+}
+
+std::string_view describe(checkpoint_status s) {
+  switch (s) {
+    case checkpoint_status::ok:
+      return "";
+    case checkpoint_status::unknown_key:
+      return "signed by a key that is not trusted here";
+    case checkpoint_status::bad_signature:
+      return "the signature does not verify (forged or altered checkpoint)";
+    case checkpoint_status::row_missing:
+      return "that row is gone (the log was cut short or rows were deleted)";
+    case checkpoint_status::row_changed:
+      return "that row no longer has the signed hash (the chain was rewritten)";
+  }
+  return "unknown";
+}
+
+std::string_view status_name(checkpoint_status s) {
+  switch (s) {
+    case checkpoint_status::ok:
+      return "ok";
+    case checkpoint_status::unknown_key:
+      return "unknown_key";
+    default:
+      return "tampered";
+  }
+}
+
 asio::awaitable<result<checkpoint_report>> verify_audit_checkpoints(
     db::connection& conn, const std::map<std::string, std::string>& trusted) {
   auto r = co_await conn.query(
@@ -109,35 +150,24 @@ asio::awaitable<result<checkpoint_report>> verify_audit_checkpoints(
   checkpoint_report report;
   report.checkpoints = r->size();
   for (int i = 0; i < r->size(); ++i) {
-    const auto audit_id = r->int64(i, 0);
-    const std::string hash(r->text(i, 1)), signed_at(r->text(i, 2)), key_id(r->text(i, 3));
-    const auto where = "checkpoint of row " + std::to_string(audit_id) + " signed " + signed_at;
-    auto key = trusted.find(key_id);
-    if (key == trusted.end()) {
+    stored_checkpoint c{r->int64(i, 0),
+                        std::string(r->text(i, 1)),
+                        std::string(r->text(i, 2)),
+                        std::string(r->text(i, 3)),
+                        std::string(r->text(i, 4)),
+                        std::nullopt};
+    if (!r->is_null(i, 5)) c.row_hash = std::string(r->text(i, 5));
+    const auto status = check_checkpoint(c, trusted);
+    if (status == checkpoint_status::unknown_key) {
       ++report.unchecked;
-      continue;
+    } else if (status != checkpoint_status::ok) {
+      report.problems.push_back("checkpoint of row " + std::to_string(c.audit_id) + " signed " +
+                                c.signed_at + ": " + std::string(describe(status)));
+    } else {
+      ++report.verified;
+      report.newest_verified_id = c.audit_id;
+      report.newest_verified_at = c.signed_at;
     }
-    auto signature = crypto::from_hex(r->text(i, 4));
-    if (!signature ||
-        !crypto::verify_detached(key->second, audit_checkpoint_message(audit_id, hash, signed_at),
-                                 *signature)) {
-      report.problems.push_back(where +
-                                ": the signature does not verify (forged or altered checkpoint)");
-      continue;
-    }
-    if (r->is_null(i, 5)) {
-      report.problems.push_back(where +
-                                ": that row is gone (the log was cut short or rows were deleted)");
-      continue;
-    }
-    if (r->text(i, 5) != hash) {
-      report.problems.push_back(
-          where + ": that row no longer has the signed hash (the chain was rewritten)");
-      continue;
-    }
-    ++report.verified;
-    report.newest_verified_id = audit_id;
-    report.newest_verified_at = signed_at;
   }
   if (report.newest_verified_id) {
     const db::params newest{std::to_string(*report.newest_verified_id)};

@@ -47,6 +47,16 @@ class audit_checkpointer {
   std::shared_ptr<impl> impl_;
 };
 
+enum class checkpoint_status { ok, unknown_key, bad_signature, row_missing, row_changed };
+
+// Checks one checkpoint against `trusted` (key id -> raw Ed25519 public key) and its row.
+checkpoint_status check_checkpoint(const stored_checkpoint& c,
+                                   const std::map<std::string, std::string>& trusted);
+// What a failed check means, as a sentence fragment; "" for ok.
+std::string_view describe(checkpoint_status s);
+// For the API: "ok", "unknown_key", "tampered".
+std::string_view status_name(checkpoint_status s);
+
 struct checkpoint_report {
   std::int64_t checkpoints = 0;       // stored
   std::int64_t verified = 0;          // signed by a trusted key and still matching the log

@@ -394,6 +394,15 @@ awaitable<result<std::optional<audit_head>>> repository::audit_log_head() {
   co_return audit_head{r->int64(0, 0), col(*r, 0, 1), col(*r, 0, 2)};
 }
 
+awaitable<result<std::optional<stored_checkpoint>>> repository::newest_audit_checkpoint() {
+  REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at, key_id, signature, row_hash FROM audit_newest_checkpoint()",
+                {});
+  if (r->size() == 0) co_return std::optional<stored_checkpoint>{};
+  stored_checkpoint c{r->int64(0, 0), col(*r, 0, 1), col(*r, 0, 2), col(*r, 0, 3), col(*r, 0, 4), std::nullopt};
+  if (!r->is_null(0, 5)) c.row_hash = col(*r, 0, 5);
+  co_return c;
+}
+
 awaitable<result<bool>> repository::add_audit_checkpoint(const audit_head& head, const std::string& key_id,
                                                          const std::string& signature_hex) {
   REDOUBT_QUERY(r, "SELECT add_audit_checkpoint($1, $2, $3, $4, $5)",

@@ -34,6 +34,16 @@ struct audit_head {
   std::string signed_at;
 };
 
+// A stored checkpoint and the hash its row has now (nothing when the row is gone).
+struct stored_checkpoint {
+  std::int64_t audit_id = 0;
+  std::string audit_hash;
+  std::string signed_at;
+  std::string key_id;
+  std::string signature_hex;
+  std::optional<std::string> row_hash;
+};
+
 struct audit_chain_state {
   std::int64_t checked = 0;
   std::int64_t bad = 0;
@@ -125,6 +135,7 @@ class repository {
   awaitable<result<audit_chain_state>> audit_chain();
   // Nothing when the log is empty.
   awaitable<result<std::optional<audit_head>>> audit_log_head();
+  awaitable<result<std::optional<stored_checkpoint>>> newest_audit_checkpoint();
   // False when that head already has a checkpoint; an error when it does not match the log.
   awaitable<result<bool>> add_audit_checkpoint(const audit_head& head, const std::string& key_id,
                                                const std::string& signature_hex);

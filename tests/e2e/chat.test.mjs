@@ -489,6 +489,7 @@ describe('web client end to end', { timeout: 240000 }, () => {
 
     await admin.getByRole('tab', { name: 'Audit log' }).click();
     await admin.getByRole('status').filter({ hasText: 'Hash chain verified' }).waitFor();
+    await admin.getByRole('status').filter({ hasText: 'Signed checkpoint verified' }).waitFor();
     await admin.getByRole('cell', { name: 'admin.update_user' }).first().waitFor();
     await admin.getByRole('cell', { name: 'attachment.upload' }).first().waitFor();
     await shot(alice, '21-admin-audit');

@@ -40,6 +40,8 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# Sign the audit log's head every second, so the administration page has a fresh checkpoint.
+export REDOUBT_JOBS_AUDIT_CHECKPOINT_INTERVAL_S=1
 stack_prepare >"$var/prepare.log" 2>&1 || { cat "$var/prepare.log"; exit 1; }
 stack_prepare_jobs >>"$var/prepare.log" 2>&1 || { cat "$var/prepare.log"; exit 1; }
 stack_start_worker

@@ -126,20 +126,29 @@ TEST(Roles, SignedCheckpointsCatchARewrittenOrTruncatedChain) {
   const std::string dir = tmpl;
   const auto pub = dir + "/signing.pub";
   ASSERT_EQ(run_program({REDOUBTCTL_BIN, "keygen-signing", dir + "/signing.key", pub}).first, 0);
-  {
-    // A server with a signing key adds a checkpoint every second.
-    server_options opts;
-    opts.extra_toml = "[jobs]\nsigning_key_file = " + quote_toml(dir + "/signing.key") + "\naudit_checkpoint_interval_s = 1\n";
-    server_process signer(opts);
-    signer.start();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::stoll(psql.superuser_psql("SELECT count(*) FROM audit_checkpoints WHERE audit_id >= " +
-                                          std::to_string(head))) == 0) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no checkpoint within 20 s";
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    signer.stop();
+  // A server with a signing key signs the head when it starts (then hourly, so not again here).
+  server_options opts;
+  opts.extra_toml =
+      "[jobs]\nsigning_key_file = " + quote_toml(dir + "/signing.key") + "\naudit_checkpoint_interval_s = 3600\n";
+  server_process signer(opts);
+  signer.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::stoll(psql.superuser_psql("SELECT count(*) FROM audit_checkpoints WHERE audit_id >= " +
+                                        std::to_string(head))) == 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no checkpoint within 20 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The administration page shows the newest checkpoint, checked with the server's key.
+  auto admin = make_user(signer, "ckadmin");
+  psql.superuser_psql("UPDATE users SET is_admin = true WHERE id = " + std::to_string(admin.id));
+  auto page_checkpoint = [&] {
+    auto res = admin.http.get("/api/v1/admin/audit?limit=1");
+    EXPECT_EQ(res.status, 200) << res.body;
+    return res.json().as_object();
+  };
+  auto shown = page_checkpoint();
+  EXPECT_EQ(shown.at("checkpoint").at("status").as_string(), "ok") << json::serialize(shown);
+  EXPECT_GE(shown.at("checkpoint").at("audit_id").as_int64(), head);
   auto verify = [&](bool with_key) { return with_key ? run_ctl({"audit", "verify", "--key", pub}) : run_ctl({"audit", "verify"}); };
   auto [ok_code, ok_out] = verify(true);
   EXPECT_EQ(ok_code, 0) << ok_out;
@@ -154,9 +163,13 @@ TEST(Roles, SignedCheckpointsCatchARewrittenOrTruncatedChain) {
   auto [rewritten_code, rewritten_out] = verify(true);
   EXPECT_EQ(rewritten_code, 3) << rewritten_out;
   EXPECT_NE(rewritten_out.find("the chain was rewritten"), std::string::npos) << rewritten_out;
+  auto rewritten_page = page_checkpoint();
+  EXPECT_TRUE(rewritten_page.at("chain").at("ok").as_bool()) << "the recomputed chain fools the chain check";
+  EXPECT_EQ(rewritten_page.at("checkpoint").at("status").as_string(), "tampered") << json::serialize(rewritten_page);
   psql.superuser_psql("UPDATE audit_log SET outcome = '" + outcome + "' WHERE id = " + victim);
   rewrite_chain();
   EXPECT_EQ(verify(true).first, 0) << "the original content gives the signed hashes again";
+  EXPECT_EQ(page_checkpoint().at("checkpoint").at("status").as_string(), "ok");
 
   // The newest rows deleted: the chain that is left is intact, the checkpoint's row is gone.
   psql.superuser_psql("CREATE TABLE audit_cut AS SELECT * FROM audit_log WHERE id >= " + victim +

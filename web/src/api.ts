@@ -1,5 +1,5 @@
 // REST client for /api/v1 (docs/protocol.md). Same origin, session cookie sent by the browser.
-import type { Attachment, AuditChain, AuditEntry, Member, Message, Room, Session, StorageUse, User } from './types';
+import type { Attachment, AuditChain, AuditCheckpoint, AuditEntry, Member, Message, Room, Session, StorageUse, User } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -62,7 +62,7 @@ export const api = {
   setQuota: (u: number, quota_bytes: number | null) =>
     call<{ user_id: number; quota_bytes: number }>('PUT', `/admin/users/${id(u)}/quota`, { quota_bytes }),
   adminAudit: (before?: number | null, limit = 50) =>
-    call<{ entries: AuditEntry[]; next_before: number | null; chain: AuditChain }>(
+    call<{ entries: AuditEntry[]; next_before: number | null; chain: AuditChain; checkpoint: AuditCheckpoint | null }>(
       'GET',
       `/admin/audit?limit=${limit}` + (before ? `&before=${encodeURIComponent(String(before))}` : ''),
     ),

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { formatTime } from './hooks';
 import { store } from './store';
-import type { AuditChain, AuditEntry, Room, Session, StorageUse, User } from './types';
+import type { AuditChain, AuditCheckpoint, AuditEntry, Room, Session, StorageUse, User } from './types';
 import { formatBytes } from './uploads';
 
 export function Dialog(props: { title: string; onClose: () => void; children: ComponentChildren }) {
@@ -483,15 +483,35 @@ function AdminStorage() {
   );
 }
 
+function CheckpointLine({ checkpoint }: { checkpoint: AuditCheckpoint | null }) {
+  if (!checkpoint) return <p role="status">No signed checkpoint yet.</p>;
+  if (checkpoint.status === 'ok')
+    return (
+      <p role="status" class="chain-ok">
+        Signed checkpoint verified: entries up to #{checkpoint.audit_id} match what the server signed at{' '}
+        {new Date(checkpoint.signed_at).toLocaleString()}.
+      </p>
+    );
+  if (checkpoint.status === 'unknown_key')
+    return <p role="status">The newest checkpoint (#{checkpoint.audit_id}) was signed by another server key.</p>;
+  return (
+    <p role="status" class="chain-bad">
+      Tampering detected: checkpoint of #{checkpoint.audit_id}: {checkpoint.message}.
+    </p>
+  );
+}
+
 function AdminAudit() {
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [chain, setChain] = useState<AuditChain | null>(null);
+  const [checkpoint, setCheckpoint] = useState<AuditCheckpoint | null>(null);
   const [next, setNext] = useState<number | null>(null);
   const { error, busy, run } = useAction();
   const load = (before: number | null) =>
     run(async () => {
       const page = await api.adminAudit(before);
       setChain(page.chain);
+      setCheckpoint(page.checkpoint);
       setNext(page.next_before);
       setEntries((list) => (before ? [...list, ...page.entries] : page.entries));
     });
@@ -508,6 +528,7 @@ function AdminAudit() {
             : `Tampering detected: ${chain.bad} of ${chain.checked} entries do not verify (first: #${chain.first_bad_id}).`}
         </p>
       )}
+      {chain && <CheckpointLine checkpoint={checkpoint} />}
       <table class="admin-table audit">
         <thead>
           <tr>

@@ -38,6 +38,14 @@ export interface AuditChain {
   first_bad_id: number | null;
 }
 
+// The newest signed checkpoint of the log, checked by the server with its own key.
+export interface AuditCheckpoint {
+  audit_id: number;
+  signed_at: string;
+  status: 'ok' | 'unknown_key' | 'tampered';
+  message: string;
+}
+
 export interface Session {
   id: number;
   created_at: string;
