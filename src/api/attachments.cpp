@@ -392,6 +392,8 @@ awaitable<http_response> attachment_endpoints::my_storage(const auth::actor& who
   auto o = usage_json(*u, config_.files.default_quota_bytes);
   o.erase("user_id");
   o.erase("username");
+  // Lets a client refuse a file before sending a single byte of it.
+  o["max_file_bytes"] = config_.files.max_file_bytes;
   co_return json_response(200, json::serialize(o));
 }
 

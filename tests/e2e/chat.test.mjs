@@ -543,6 +543,22 @@ describe('web client end to end', { timeout: 240000 }, () => {
     await failed.waitFor({ state: 'detached' });
     assert.equal((await api(alice, 'PUT', `/admin/users/${bobId}/quota`, { quota_bytes: null })).status, 200);
 
+    // Over the server's size limit (4 MiB here, from GET /me/storage): refused at once, not a
+    // byte sent.
+    let sentTooBig = false;
+    const watch = (r) => {
+      if (r.method() === 'POST' && /filename=too-big\.bin/.test(r.url())) sentTooBig = true;
+    };
+    bob.on('request', watch);
+    await bob.locator('.composer input[type=file]').setInputFiles({
+      name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(5 << 20, 3),
+    });
+    await failed.getByRole('alert').filter({ hasText: "larger than the server's limit of 4.0 MB" }).waitFor();
+    bob.off('request', watch);
+    assert.equal(sentTooBig, false);
+    await bob.getByRole('button', { name: 'Remove too-big.bin' }).click();
+    await failed.waitFor({ state: 'detached' });
+
     // A file dropped on the room uploads; removing it deletes it on the server.
     const drop = async (name, text) => {
       const dt = await bob.evaluateHandle(([name, text]) => {

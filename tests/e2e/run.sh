@@ -42,6 +42,8 @@ trap cleanup INT TERM EXIT
 
 # Sign the audit log's head every second, so the administration page has a fresh checkpoint.
 export REDOUBT_JOBS_AUDIT_CHECKPOINT_INTERVAL_S=1
+# A small file size limit, so scenario 13 can show a file refused before it is sent.
+export REDOUBT_FILES_MAX_FILE_BYTES=4194304
 stack_prepare >"$var/prepare.log" 2>&1 || { cat "$var/prepare.log"; exit 1; }
 stack_prepare_jobs >>"$var/prepare.log" 2>&1 || { cat "$var/prepare.log"; exit 1; }
 stack_start_worker

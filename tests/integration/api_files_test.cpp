@@ -452,6 +452,7 @@ TEST(Files, QuotaOversizeSlowDripAndAbortedUploadsAreRefusedAndLeaveNothingBehin
   EXPECT_EQ(mine.at("bytes").as_int64(), 60000);
   EXPECT_EQ(mine.at("files").as_int64(), 1);
   EXPECT_EQ(mine.at("quota_bytes").as_int64(), 100000);
+  EXPECT_EQ(mine.at("max_file_bytes").as_int64(), static_cast<std::int64_t>(small_max));
   auto all = admin.get("/api/v1/admin/storage");
   ASSERT_EQ(all.status, 200);
   bool listed = false;

@@ -53,7 +53,8 @@ export const api = {
   setDisplayName: (display_name: string) => call<{ user: User }>('PATCH', '/me', { display_name }),
   changePassword: (current_password: string, new_password: string, end_other_sessions: boolean) =>
     call<void>('POST', '/me/password', { current_password, new_password, end_other_sessions }),
-  myStorage: () => call<{ bytes: number; files: number; quota_bytes: number }>('GET', '/me/storage'),
+  myStorage: () =>
+    call<{ bytes: number; files: number; quota_bytes: number; max_file_bytes: number }>('GET', '/me/storage'),
 
   adminUsers: () => call<{ users: User[] }>('GET', '/admin/users'),
   adminUpdateUser: (u: number, change: { disabled?: boolean; is_admin?: boolean }) =>

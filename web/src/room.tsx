@@ -16,6 +16,7 @@ import {
   sendBlocker,
   type Upload,
   type UploadHandle,
+  sizeProblem,
   uploadFile,
 } from './uploads';
 
@@ -577,12 +578,25 @@ function Composer(props: {
   const picker = useRef<HTMLInputElement>(null);
   const patch = (key: string, change: Partial<Upload>) =>
     setUploads((list) => list.map((u) => (u.key === key ? { ...u, ...change } : u)));
+  const maxFileBytes = useRef<number | null>(null);
+  useEffect(() => {
+    api
+      .myStorage()
+      .then((s) => (maxFileBytes.current = s.max_file_bytes))
+      .catch(() => {}); // unknown: the server still refuses with 413
+  }, []);
   const addFiles = (files: File[]) => {
     setTriedToSend(false);
     for (const file of files) {
       const key = crypto.randomUUID();
+      const name = file.name || 'file';
+      const problem = sizeProblem(file.size, maxFileBytes.current);
+      if (problem) {
+        setUploads((list) => [...list, { key, name, size: file.size, sent: 0, state: 'failed', error: problem }]);
+        continue;
+      }
       wanted.current.add(key);
-      setUploads((list) => [...list, { key, name: file.name || 'file', size: file.size, sent: 0, state: 'uploading' }]);
+      setUploads((list) => [...list, { key, name, size: file.size, sent: 0, state: 'uploading' }]);
       const h = uploadFile(room.id, file, (sent) => patch(key, { sent }));
       handles.current.set(key, h);
       h.done

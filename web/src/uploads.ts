@@ -27,6 +27,13 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+// Why a file is refused before upload, or null: the server's size limit is known up front
+// (GET /me/storage), so a file over it fails at once instead of after sending it.
+export function sizeProblem(size: number, maxFileBytes: number | null): string | null {
+  if (maxFileBytes === null || size <= maxFileBytes) return null;
+  return `larger than the server's limit of ${formatBytes(maxFileBytes)}`;
+}
+
 export function percent(u: Upload): number {
   if (u.state === 'done') return 100;
   return u.size > 0 ? Math.min(100, Math.floor((u.sent / u.size) * 100)) : 0;

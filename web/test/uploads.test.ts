@@ -10,6 +10,7 @@ import {
   formatBytes,
   maxAttachmentsPerMessage,
   percent,
+  sizeProblem,
   previewPath,
   scanPollAttempts,
   scanPollDelay,
@@ -183,5 +184,17 @@ describe('uploadFile', () => {
     h2.abort();
     expect(FakeXhr.last.aborted).toBe(true);
     await expect(h2.done).rejects.toMatchObject({ code: 'aborted' });
+  });
+});
+
+describe('sizeProblem', () => {
+  it('refuses only files over the known limit, and names the limit', () => {
+    expect(sizeProblem(100, 100)).toBeNull();
+    expect(sizeProblem(0, 100)).toBeNull();
+    expect(sizeProblem(101, 100)).toBe("larger than the server's limit of 100 B");
+    expect(sizeProblem(200 * 1024 * 1024, 100 * 1024 * 1024)).toBe("larger than the server's limit of 100 MB");
+  });
+  it('lets everything through while the limit is unknown (the server still refuses)', () => {
+    expect(sizeProblem(Number.MAX_SAFE_INTEGER, null)).toBeNull();
   });
 });
