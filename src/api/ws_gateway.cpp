@@ -278,6 +278,7 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
     }
     if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
   } else if (auto* f = std::get_if<proto::presence_frame>(&*frame)) {
+    away_.store(f->status == "away");
     broadcast_presence(f->status);
     if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
   } else if (auto* f = std::get_if<proto::ping_frame>(&*frame)) {
@@ -322,9 +323,10 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
   // Who is already here: one presence frame per online member of these rooms (this node).
   std::vector<chat::room_id> mine;
   for (const auto& [room, st] : rooms_) mine.push_back(room);
-  for (auto other : ctx_.hub.online_in(mine))
-    if (other != user())
-      send_json(json::serialize(json::object{{"type", "presence"}, {"user", other}, {"status", "online"}}));
+  for (const auto& other : ctx_.hub.online_in(mine))
+    if (other.user != user())
+      send_json(json::serialize(
+          json::object{{"type", "presence"}, {"user", other.user}, {"status", other.away ? "away" : "online"}}));
 }
 
 asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, chat::room_id room,

@@ -6,6 +6,7 @@
 // (`executor`); hub callbacks from other threads are posted there.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -38,6 +39,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
 
   // chat::subscriber
   chat::user_id user() const override { return session_.account.id; }
+  bool away() const override { return away_.load(); }
   void on_event(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) override;
   void on_ephemeral(const chat::frame_ptr& frame) override;
   void on_room_added(chat::room_id room, chat::seq_t first_seq) override;
@@ -76,6 +78,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   std::map<chat::room_id, room_state> rooms_;
   bool subscribed_ = false;
   bool closed_ = false;
+  std::atomic<bool> away_{false};  // read by the hub from any thread
   std::size_t inflight_sends_ = 0;
   double message_tokens_ = 0;
   std::chrono::steady_clock::time_point tokens_updated_;

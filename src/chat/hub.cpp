@@ -103,16 +103,23 @@ bool hub::online(user_id user) const {
   return users_.contains(user);
 }
 
-std::vector<user_id> hub::online_in(const std::vector<room_id>& rooms) const {
-  std::unordered_set<user_id> users;
+std::vector<hub::presence_entry> hub::online_in(const std::vector<room_id>& rooms) const {
+  std::unordered_map<user_id, bool> all_away;
   std::shared_lock lock(mutex_);
   for (auto room : rooms) {
     auto r = rooms_.find(room);
     if (r == rooms_.end()) continue;
-    for (const auto& [ptr, weak] : r->second)
-      if (auto s = weak.lock()) users.insert(s->user());
+    for (const auto& [ptr, weak] : r->second) {
+      auto s = weak.lock();
+      if (!s) continue;
+      auto [it, added] = all_away.try_emplace(s->user(), true);
+      it->second = it->second && s->away();
+    }
   }
-  return {users.begin(), users.end()};
+  std::vector<presence_entry> out;
+  out.reserve(all_away.size());
+  for (const auto& [user, away] : all_away) out.push_back({user, away});
+  return out;
 }
 
 std::size_t hub::connection_count() const {

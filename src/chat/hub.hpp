@@ -22,6 +22,8 @@ class subscriber {
  public:
   virtual ~subscriber() = default;
   virtual user_id user() const = 0;
+  // The user said "away" on this connection (presence frame); any thread.
+  virtual bool away() const { return false; }
   // An event of the room's sequence (messages, edits, membership...).
   virtual void on_event(room_id room, seq_t seq, const frame_ptr& frame) = 0;
   // Typing and presence: not sequenced, may be dropped.
@@ -57,8 +59,13 @@ class hub {
   // Rooms any live connection of `user` follows (for presence broadcasts).
   std::vector<room_id> rooms_followed_by(user_id user) const;
   bool online(user_id user) const;
-  // Users with a live connection following any of `rooms` (the presence snapshot of a newcomer).
-  std::vector<user_id> online_in(const std::vector<room_id>& rooms) const;
+  // Users with a live connection following any of `rooms` (the presence snapshot of a newcomer);
+  // `away` when every one of their connections said so.
+  struct presence_entry {
+    user_id user;
+    bool away;
+  };
+  std::vector<presence_entry> online_in(const std::vector<room_id>& rooms) const;
   std::size_t connection_count() const;
 
  private:

@@ -164,6 +164,23 @@ TEST(Chat, NewcomerLearnsWhoIsAlreadyOnline) {
   }
 }
 
+TEST(Chat, PresenceSnapshotRemembersAway) {
+  auto& server = shared_server();
+  auto [alice, bob, room] = two_users_in_a_room();
+  auto wb = connect_ws(server, bob);
+  wb.send(json::object{{"type", "presence"}, {"id", "p1"}, {"status", "away"}});
+  wb.read_until([](const json::object& f) { return is_type(f, "ok"); });
+  auto wa = connect_ws(server, alice);
+  auto snapshot = wa.read_until([&](const json::object& f) { return is_type(f, "presence"); });
+  EXPECT_EQ(snapshot.at("user").as_int64(), bob.id);
+  EXPECT_EQ(snapshot.at("status").as_string(), "away");
+  // A second connection of bob's that is not away makes him online again.
+  auto wb2 = connect_ws(server, bob);
+  auto wa2 = connect_ws(server, alice);
+  auto again = wa2.read_until([&](const json::object& f) { return is_type(f, "presence"); });
+  EXPECT_EQ(again.at("status").as_string(), "online");
+}
+
 TEST(Chat, TypingReachesOthersOnly) {
   auto& server = shared_server();
   auto [alice, bob, room] = two_users_in_a_room();
