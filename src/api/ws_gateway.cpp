@@ -84,7 +84,7 @@ void ws_gateway::closed() {
 void ws_gateway::broadcast_presence(std::string_view status) {
   json::object o{{"type", "presence"}, {"user", user()}, {"status", status}};
   auto frame = std::make_shared<const std::string>(json::serialize(o));
-  for (const auto& [room, _] : rooms_) ctx_.hub.publish_ephemeral(room, frame, user());
+  for (const auto& [room, _] : rooms_) ctx_.hub.publish_ephemeral(room, frame, user(), /*to_peers=*/false);
 }
 
 // --- hub callbacks (any thread) -> strand

@@ -113,17 +113,31 @@ int main(int argc, char** argv) {
   std::unique_ptr<queue::event_bus> bus;
   if (!config.nats.url.empty()) {
     queue::bus_settings bs{config.nats.url, config.nats.user, config.nats.password, config.nats.ca_file};
-    auto connected = queue::event_bus::connect(bs, [&hub](std::int64_t room, std::int64_t seq, std::string frame) {
-      hub.publish_from_peer(room, seq, std::make_shared<const std::string>(std::move(frame)));
-    });
+    queue::remote_handlers from_peers{
+        [&hub](std::int64_t room, std::int64_t seq, std::string frame) {
+          hub.publish_from_peer(room, seq, std::make_shared<const std::string>(std::move(frame)));
+        },
+        [&hub](std::int64_t room, std::int64_t user, std::int64_t seq, bool joined) {
+          hub.membership_from_peer(room, user, seq, joined);
+        },
+        [&hub](std::int64_t room, std::int64_t except_user, std::string frame) {
+          hub.publish_ephemeral_from_peer(room, std::make_shared<const std::string>(std::move(frame)), except_user);
+        }};
+    auto connected = queue::event_bus::connect(bs, std::move(from_peers));
     if (!connected) {
       stop_all();
       return fail(connected.error().message);
     }
     bus = std::move(*connected);
-    hub.set_forwarder([b = bus.get()](chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) {
-      b->publish(room, seq, *frame);
-    });
+    auto* b = bus.get();
+    hub.set_forwarders(chat::hub::forwarders{
+        [b](chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) { b->publish(room, seq, *frame); },
+        [b](chat::room_id room, chat::user_id user, chat::seq_t seq, bool joined) {
+          b->publish_membership(room, user, seq, joined);
+        },
+        [b](chat::room_id room, const chat::frame_ptr& frame, chat::user_id except_user) {
+          b->publish_ephemeral(room, except_user, *frame);
+        }});
   }
   chat::message_writer writer(io.get_executor(), repo, hub, config.limits.group_commit_max_batch,
                               config.limits.group_commit_writers);

@@ -68,24 +68,40 @@ std::vector<std::shared_ptr<subscriber>> hub::user_targets(user_id user) const {
 
 void hub::publish(room_id room, seq_t seq, const frame_ptr& frame) {
   publish_from_peer(room, seq, frame);
-  if (forward_) forward_(room, seq, frame);
+  if (forward_.event) forward_.event(room, seq, frame);
 }
 
 void hub::publish_from_peer(room_id room, seq_t seq, const frame_ptr& frame) {
   for (const auto& s : room_targets(room)) s->on_event(room, seq, frame);
 }
 
-void hub::publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user) {
+void hub::publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user, bool to_peers) {
+  publish_ephemeral_from_peer(room, frame, except_user);
+  if (to_peers && forward_.ephemeral) forward_.ephemeral(room, frame, except_user);
+}
+
+void hub::publish_ephemeral_from_peer(room_id room, const frame_ptr& frame, user_id except_user) {
   for (const auto& s : room_targets(room))
     if (s->user() != except_user) s->on_ephemeral(frame);
 }
 
 void hub::member_added(room_id room, user_id user, seq_t seq) {
-  for (const auto& s : user_targets(user)) s->on_room_added(room, seq);
+  membership_from_peer(room, user, seq, true);
+  if (forward_.membership) forward_.membership(room, user, seq, true);
 }
 
 void hub::member_removed(room_id room, user_id user, seq_t seq) {
-  for (const auto& s : user_targets(user)) s->on_room_removed(room, seq);
+  membership_from_peer(room, user, seq, false);
+  if (forward_.membership) forward_.membership(room, user, seq, false);
+}
+
+void hub::membership_from_peer(room_id room, user_id user, seq_t seq, bool joined) {
+  for (const auto& s : user_targets(user)) {
+    if (joined)
+      s->on_room_added(room, seq);
+    else
+      s->on_room_removed(room, seq);
+  }
 }
 
 std::vector<room_id> hub::rooms_followed_by(user_id user) const {

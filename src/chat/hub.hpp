@@ -36,10 +36,14 @@ class subscriber {
 
 class hub {
  public:
-  // Receives every locally committed event (e.g. to send it to the other server nodes).
-  // Set once, before serving.
-  using forwarder = std::function<void(room_id, seq_t, const frame_ptr&)>;
-  void set_forwarder(forwarder f) { forward_ = std::move(f); }
+  // What this node passes on to the other server nodes: committed events, membership changes,
+  // typing and presence. Set once, before serving.
+  struct forwarders {
+    std::function<void(room_id, seq_t, const frame_ptr&)> event;
+    std::function<void(room_id, user_id, seq_t, bool joined)> membership;
+    std::function<void(room_id, const frame_ptr&, user_id except_user)> ephemeral;
+  };
+  void set_forwarders(forwarders f) { forward_ = std::move(f); }
 
   // Returns true when this is the user's first live connection (they came online).
   bool attach(const std::shared_ptr<subscriber>& s);
@@ -53,9 +57,15 @@ class hub {
   void publish(room_id room, seq_t seq, const frame_ptr& frame);
   // An event committed by another node: to local followers only.
   void publish_from_peer(room_id room, seq_t seq, const frame_ptr& frame);
-  void publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user);
+  // Typing and presence of this node's users: to local followers and, with `to_peers`, to the
+  // forwarder. (Presence stays on its node: "offline" here says nothing of other nodes.)
+  void publish_ephemeral(room_id room, const frame_ptr& frame, user_id except_user, bool to_peers = true);
+  void publish_ephemeral_from_peer(room_id room, const frame_ptr& frame, user_id except_user);
+  // The user's live connections follow (or stop following) the room from `seq` on; here and,
+  // through the forwarder, on the other nodes.
   void member_added(room_id room, user_id user, seq_t seq);
   void member_removed(room_id room, user_id user, seq_t seq);
+  void membership_from_peer(room_id room, user_id user, seq_t seq, bool joined);
   // Rooms any live connection of `user` follows (for presence broadcasts).
   std::vector<room_id> rooms_followed_by(user_id user) const;
   bool online(user_id user) const;
@@ -72,7 +82,7 @@ class hub {
   std::vector<std::shared_ptr<subscriber>> room_targets(room_id room) const;
   std::vector<std::shared_ptr<subscriber>> user_targets(user_id user) const;
 
-  forwarder forward_;
+  forwarders forward_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<room_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> rooms_;
   std::unordered_map<user_id, std::unordered_map<const subscriber*, std::weak_ptr<subscriber>>> users_;

@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 
 #include <charconv>
+#include <optional>
 #include <string_view>
 
 #include "base/log.hpp"
@@ -15,7 +16,7 @@ struct event_bus::impl {
   natsSubscription* sub = nullptr;
   jsCtx* js = nullptr;
   std::string node;
-  remote_handler on_remote;
+  remote_handlers on_remote;
 
   ~impl() {
     if (sub) {
@@ -29,26 +30,67 @@ struct event_bus::impl {
     }
   }
 
-  // Payload: "<node>\n<seq>\n<frame>". Events from this node were delivered locally already.
+  // Subjects and payloads (fields end with '\n'; events from this node were delivered locally):
+  //   room.<id>          "<node>\n<seq>\n<frame>"
+  //   room.<id>.member   "<node>\n<user>\n<seq>\n<joined|left>"
+  //   room.<id>.eph      "<node>\n<except user>\n<frame>"
   static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
     auto* self = static_cast<impl*>(closure);
     std::string_view data(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
     std::string_view subject(natsMsg_GetSubject(msg));
-    auto nl1 = data.find('\n');
-    auto nl2 = nl1 == std::string_view::npos ? nl1 : data.find('\n', nl1 + 1);
-    std::int64_t room = 0, seq = 0;
-    bool ok = nl2 != std::string_view::npos && subject.rfind("room.", 0) == 0;
-    if (ok) {
-      auto r = subject.substr(5);
-      ok = std::from_chars(r.data(), r.data() + r.size(), room).ec == std::errc{} &&
-           std::from_chars(data.data() + nl1 + 1, data.data() + nl2, seq).ec == std::errc{} && room > 0 && seq > 0;
-    }
-    if (!ok) {
-      log::warn("bus_message_malformed", {{"subject", subject.substr(0, 64)}});
-    } else if (data.substr(0, nl1) != self->node) {
-      self->on_remote(room, seq, std::string(data.substr(nl2 + 1)));
-    }
+    if (!self->dispatch(subject, data)) log::warn("bus_message_malformed", {{"subject", subject.substr(0, 64)}});
     natsMsg_Destroy(msg);
+  }
+
+  // Takes the next '\n'-terminated field off `data`.
+  static std::optional<std::string_view> field(std::string_view& data) {
+    auto nl = data.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    auto f = data.substr(0, nl);
+    data.remove_prefix(nl + 1);
+    return f;
+  }
+
+  static std::optional<std::int64_t> positive(std::string_view text) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v <= 0) return std::nullopt;
+    return v;
+  }
+
+  bool dispatch(std::string_view subject, std::string_view data) const {
+    if (subject.rfind("room.", 0) != 0) return false;
+    subject.remove_prefix(5);
+    auto dot = subject.find('.');
+    auto room = positive(subject.substr(0, dot));
+    auto kind = dot == std::string_view::npos ? std::string_view{} : subject.substr(dot + 1);
+    auto from = field(data);
+    if (!room || !from) return false;
+    if (*from == node) return true;
+    if (kind.empty()) {
+      auto seq_text = field(data);
+      auto seq = seq_text ? positive(*seq_text) : std::nullopt;
+      if (!seq) return false;
+      on_remote.event(*room, *seq, std::string(data));
+      return true;
+    }
+    if (kind == "member") {
+      auto user_text = field(data);
+      auto seq_text = field(data);
+      auto user = user_text ? positive(*user_text) : std::nullopt;
+      auto seq = seq_text ? positive(*seq_text) : std::nullopt;
+      if (!user || !seq || (data != "joined" && data != "left")) return false;
+      on_remote.membership(*room, *user, *seq, data == "joined");
+      return true;
+    }
+    if (kind == "eph") {
+      auto except_text = field(data);
+      auto except_user = except_text ? positive(*except_text) : std::nullopt;
+      if (!except_user) return false;
+      on_remote.ephemeral(*room, *except_user, std::string(data));
+      return true;
+    }
+    return false;
   }
 
   static void on_disconnected(natsConnection*, void*) { log::warn("bus_disconnected"); }
@@ -60,7 +102,7 @@ event_bus::~event_bus() = default;
 
 const std::string& event_bus::node_id() const noexcept { return impl_->node; }
 
-result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, remote_handler on_remote) {
+result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, remote_handlers on_remote) {
   auto p = std::make_unique<impl>();
   p->node = crypto::random_hex(8);
   p->on_remote = std::move(on_remote);
@@ -102,6 +144,21 @@ void event_bus::publish(std::int64_t room, std::int64_t seq, const std::string& 
   payload += std::to_string(seq);
   payload += '\n';
   payload += frame;
+  natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
+}
+
+void event_bus::publish_membership(std::int64_t room, std::int64_t user, std::int64_t seq, bool joined) {
+  std::string subject = "room." + std::to_string(room) + ".member";
+  std::string payload = impl_->node + '\n' + std::to_string(user) + '\n' + std::to_string(seq) + '\n' +
+                        (joined ? "joined" : "left");
+  natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
+}
+
+void event_bus::publish_ephemeral(std::int64_t room, std::int64_t except_user, const std::string& frame) {
+  std::string subject = "room." + std::to_string(room) + ".eph";
+  std::string payload = impl_->node + '\n' + std::to_string(except_user) + '\n' + frame;
   natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }

@@ -1,5 +1,6 @@
-// Fan-out of committed room events between redoubt-server nodes over NATS core subjects
-// `room.<id>` (TLS, the server's own broker account). The only place nats.c is used by the
+// Fan-out between redoubt-server nodes over NATS core subjects (TLS, the server's own broker
+// account): committed room events on `room.<id>`, membership changes on `room.<id>.member`,
+// typing and presence on `room.<id>.eph`. The only place nats.c is used by the
 // server. Thread-safe; delivery callbacks run on nats.c's threads and must not block.
 #pragma once
 
@@ -22,18 +23,28 @@ struct bus_settings {
   std::string inbox_prefix = "_INBOX.server";  // the broker lets this account read only these replies
 };
 
+// What other nodes publish, as handed to this node. Called on nats.c's threads.
+struct remote_handlers {
+  // A committed event: room, seq and the frame as sent to clients.
+  std::function<void(std::int64_t room, std::int64_t seq, std::string frame)> event;
+  // A user joined (`joined`) or left a room; events from `seq` on concern them.
+  std::function<void(std::int64_t room, std::int64_t user, std::int64_t seq, bool joined)> membership;
+  // Typing or presence: for everyone following the room but `except_user`.
+  std::function<void(std::int64_t room, std::int64_t except_user, std::string frame)> ephemeral;
+};
+
 class event_bus {
  public:
-  // Called for events published by other nodes: room, seq and the frame as sent to clients.
-  using remote_handler = std::function<void(std::int64_t room, std::int64_t seq, std::string frame)>;
-
-  static result<std::unique_ptr<event_bus>> connect(const bus_settings& settings, remote_handler on_remote);
+  static result<std::unique_ptr<event_bus>> connect(const bus_settings& settings, remote_handlers on_remote);
   ~event_bus();
   event_bus(const event_bus&) = delete;
   event_bus& operator=(const event_bus&) = delete;
 
   // Fire-and-forget: the database is the record; peers fill any gap from it on the next event.
   void publish(std::int64_t room, std::int64_t seq, const std::string& frame);
+  // Fire-and-forget too, on subjects room.<id>.member and room.<id>.eph.
+  void publish_membership(std::int64_t room, std::int64_t user, std::int64_t seq, bool joined);
+  void publish_ephemeral(std::int64_t room, std::int64_t except_user, const std::string& frame);
 
   // Publishes a signed job to JetStream (Nats-Msg-Id = msg_id, so a repeat within the stream's
   // duplicate window is dropped by the broker) and waits for the stream's ack. Blocks up to

@@ -68,5 +68,47 @@ TEST(MultiNode, MessagesCrossNodesAndResumeOnTheOtherNodeIsGapless) {
   std::filesystem::remove_all(dir);
 }
 
+// Membership changes made through one node reach the user's connections on another: an invite
+// starts the room's live events there, a removal stops them at once. Typing crosses nodes too.
+TEST(MultiNode, MembershipChangesAndTypingCrossNodes) {
+  ensure_migrated();
+  auto dir = make_temp_dir("redoubt-multinode-");
+  server_options opts;
+  opts.extra_toml = nats_toml(dir);
+  server_process node_a(opts), node_b(opts);
+  node_a.start();
+  node_b.start();
+  auto alice = make_user(node_a, "ma");
+  auto bob = make_user(node_b, "mb");
+  auto room = make_room(alice, "private");
+  const auto rid = "/api/v1/rooms/" + std::to_string(room);
+  auto wa = connect_ws(node_a, alice);
+  auto wb = connect_ws(node_b, bob);  // connected before the invite: follows no room yet
+
+  ASSERT_EQ(alice.http.post(rid + "/invite", json::object{{"username", bob.username}}).status, 204);
+  auto joined = wb.read_until(is_event);
+  EXPECT_EQ(joined.at("kind").as_string(), "member_joined");
+  EXPECT_EQ(joined.at("data").at("user_id").as_int64(), bob.id);
+  wa.send(json::object{{"type", "send"}, {"room", room}, {"client_id", "m1"}, {"body", "welcome, bob"}});
+  auto live = wb.read_until(is_event);
+  EXPECT_EQ(live.at("data").at("body").as_string(), "welcome, bob");
+  EXPECT_EQ(live.at("seq").as_int64(), joined.at("seq").as_int64() + 1);
+
+  wb.send(json::object{{"type", "typing"}, {"room", room}});
+  auto typing = wa.read_until([](const json::object& f) { return f.at("type").as_string() == "typing"; });
+  EXPECT_EQ(typing.at("user").as_int64(), bob.id);
+
+  ASSERT_EQ(alice.http.del(rid + "/members/" + std::to_string(bob.id)).status, 204);
+  auto left = wb.read_until(is_event);
+  EXPECT_EQ(left.at("kind").as_string(), "member_left");
+  wa.send(json::object{{"type", "send"}, {"room", room}, {"client_id", "m2"}, {"body", "bob is gone"}});
+  wa.read_until([](const json::object& f) { return f.at("type").as_string() == "ack"; });
+  while (auto more = wb.try_read(std::chrono::milliseconds(500))) {
+    ASSERT_TRUE(more->is_object());
+    EXPECT_NE(more->as_object().at("type").as_string(), "event") << json::serialize(*more);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace redoubt::test
