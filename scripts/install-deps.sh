@@ -6,7 +6,7 @@ packages=(
   clang libclang-rt-14-dev
   libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpq-dev libsodium-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev libpng-dev libjpeg62-turbo-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libnats-dev libpng-dev libjpeg62-turbo-dev libwebp-dev
   postgresql-15 postgresql-contrib postgresql-15-pgaudit nats-server sslscan
   python3
   chromium fonts-noto-color-emoji

@@ -157,7 +157,9 @@ asio::awaitable<file_job_result> file_jobs::thumbnail(std::int64_t id, std::stri
   if (!row) co_return row.error();
   if (!*row) co_return false;  // erased meanwhile
   const auto& a = **row;
-  if (a.content_type != "image/png" && a.content_type != "image/jpeg") co_return false;
+  // GIFs keep their animation: the client shows the original.
+  if (a.content_type != "image/png" && a.content_type != "image/jpeg" && a.content_type != "image/webp")
+    co_return false;
   if (a.size > max_thumbnail_source_bytes) co_return false;
   auto key = data_key(a);
   if (!key) co_return key.error();

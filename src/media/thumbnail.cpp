@@ -7,6 +7,7 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <webp/decode.h>
 
 namespace redoubt::media {
 namespace {
@@ -162,6 +163,27 @@ result<rgba_image> decode_jpeg(std::string_view data, const thumbnail_limits& li
   return out;
 }
 
+result<image_size> probe_webp(std::string_view data) {
+  int w = 0, h = 0;
+  if (!WebPGetInfo(reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), &w, &h))
+    return make_error(errc::invalid_argument, "not a readable WebP");
+  return image_size{static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)};
+}
+
+// Still WebP images (lossy or lossless); animated ones are refused as undecodable, and the
+// client shows the original instead.
+result<rgba_image> decode_webp(std::string_view data) {
+  int w = 0, h = 0;
+  std::uint8_t* pixels = WebPDecodeRGBA(reinterpret_cast<const std::uint8_t*>(data.data()), data.size(), &w, &h);
+  if (!pixels) return make_error(errc::invalid_argument, "WebP data is corrupt or animated");
+  rgba_image out;
+  out.width = static_cast<std::uint32_t>(w);
+  out.height = static_cast<std::uint32_t>(h);
+  out.pixels.assign(pixels, pixels + static_cast<std::size_t>(w) * h * 4);
+  WebPFree(pixels);
+  return out;
+}
+
 // Area-average downscale to fit in size x size (never upscales).
 rgba_image shrink(const rgba_image& in, int size) {
   const double scale = std::min(1.0, std::min(static_cast<double>(size) / in.width, static_cast<double>(size) / in.height));
@@ -192,6 +214,7 @@ rgba_image shrink(const rgba_image& in, int size) {
 result<image_size> probe(std::string_view encoded, std::string_view content_type) {
   if (content_type == "image/png") return probe_png(encoded);
   if (content_type == "image/jpeg") return probe_jpeg(encoded);
+  if (content_type == "image/webp") return probe_webp(encoded);
   return make_error(errc::failed_precondition, "no thumbnails for this type");
 }
 
@@ -200,7 +223,9 @@ result<std::string> make_thumbnail(std::string_view encoded, std::string_view co
   auto size = probe(encoded, content_type);
   if (!size) return size.error();
   if (auto ok = check_size(*size, limits); !ok) return ok.error();
-  auto image = content_type == "image/png" ? decode_png(encoded, limits) : decode_jpeg(encoded, limits);
+  auto image = content_type == "image/png"    ? decode_png(encoded, limits)
+               : content_type == "image/jpeg" ? decode_jpeg(encoded, limits)
+                                              : decode_webp(encoded);
   if (!image) return image.error();
   auto small = shrink(*image, limits.size);
   return encode_png_rgba(small.width, small.height,

@@ -1,4 +1,4 @@
-// Image thumbnails for attachments, made by the worker with libpng and libjpeg-turbo.
+// Image thumbnails for attachments, made by the worker with libpng, libjpeg-turbo and libwebp.
 // Dimensions are read from the header first and anything over the pixel limit is refused
 // before a byte is decoded (decompression bombs). Input is untrusted: every decoder error is
 // a value, never a crash.
@@ -22,10 +22,10 @@ struct image_size {
   std::uint32_t height = 0;
 };
 
-// Width and height from the header only (PNG, JPEG); invalid_argument if unreadable.
+// Width and height from the header only (PNG, JPEG, WebP); invalid_argument if unreadable.
 result<image_size> probe(std::string_view encoded, std::string_view content_type);
 
-// A PNG thumbnail of a PNG or JPEG image. invalid_argument for undecodable input,
+// A PNG thumbnail of a PNG, JPEG or still WebP image. invalid_argument for undecodable input,
 // resource_exhausted for an image over the pixel limit, failed_precondition for other types.
 result<std::string> make_thumbnail(std::string_view encoded, std::string_view content_type,
                                    const thumbnail_limits& limits);

@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <webp/encode.h>
+
 #include "api/email_webhook.hpp"
 #include "crypto/crypto.hpp"
 #include "integration/api_env.hpp"
@@ -683,6 +685,31 @@ TEST(Jobs, ImageUploadsGetAThumbnailMadeByTheWorker) {
   // Not for strangers.
   auto other = sign_up("thumbx");
   EXPECT_EQ(other.http.get("/api/v1/attachments/" + std::to_string(id) + "/thumbnail").status, 404);
+}
+
+TEST(Jobs, StillWebpUploadsGetAThumbnailToo) {
+  auto u = sign_up("webp");
+  auto room = files_room(u);
+  std::string pixels(640 * 480 * 4, '\0');
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<char>((i % 4 == 3) ? 255 : (i / 4) % 241);
+  std::uint8_t* encoded = nullptr;
+  const auto len = WebPEncodeRGBA(reinterpret_cast<const std::uint8_t*>(pixels.data()), 640, 480, 640 * 4, 80, &encoded);
+  ASSERT_GT(len, 0u);
+  const std::string webp(reinterpret_cast<const char*>(encoded), len);
+  WebPFree(encoded);
+  auto res = upload_attachment(u.http, room, webp, "photo.webp");
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(res.json().at("attachment").at("content_type").as_string(), "image/webp");
+  const auto id = res.json().at("attachment").at("id").as_int64();
+  const auto meta_path = "/api/v1/attachments/" + std::to_string(id) + "/meta";
+  ASSERT_TRUE(eventually([&] { return u.http.get(meta_path).json().at("attachment").at("thumbnail").as_bool(); }))
+      << env().worker->log();
+  auto thumb = u.http.get("/api/v1/attachments/" + std::to_string(id) + "/thumbnail");
+  ASSERT_EQ(thumb.status, 200) << thumb.body;
+  auto size = media::probe(thumb.body, "image/png");
+  ASSERT_TRUE(size);
+  EXPECT_EQ(size->width, 320u);
+  EXPECT_EQ(size->height, 240u);
 }
 
 TEST(Jobs, ADecompressionBombGetsNoThumbnailAndIsAudited) {

@@ -2,6 +2,8 @@
 // write record, content detection, filename sanitizing, Range parsing, thumbnails.
 #include <gtest/gtest.h>
 
+#include <webp/encode.h>
+
 #include "auth/rate_limit.hpp"
 #include "crypto/crypto.hpp"
 #include "files/content_type.hpp"
@@ -223,6 +225,32 @@ TEST(Thumbnail, ShrinksPngToFitAndRefusesBombsBeforeDecoding) {
   EXPECT_EQ(media::make_thumbnail("\xff\xd8\xff\xe0 garbage", "image/jpeg", {}).error().code, errc::invalid_argument);
   // Truncated PNG data: an error, not a crash.
   EXPECT_FALSE(media::make_thumbnail(png->substr(0, png->size() / 2), "image/png", {}));
+}
+
+TEST(Thumbnail, StillWebpIsShrunkAndItsHeaderLimitsDecoding) {
+  std::string pixels(300 * 600 * 4, '\0');
+  for (std::size_t i = 0; i < pixels.size(); i += 4) pixels[i] = pixels[i + 3] = '\xff';  // opaque red
+  std::uint8_t* encoded = nullptr;
+  const auto len = WebPEncodeLosslessRGBA(reinterpret_cast<const std::uint8_t*>(pixels.data()), 300, 600, 300 * 4,
+                                          &encoded);
+  ASSERT_GT(len, 0u);
+  const std::string webp(reinterpret_cast<const char*>(encoded), len);
+  WebPFree(encoded);
+  auto header = media::probe(webp, "image/webp");
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->width, 300u);
+  EXPECT_EQ(header->height, 600u);
+  auto thumb = media::make_thumbnail(webp, "image/webp", media::thumbnail_limits{1'000'000, 320});
+  ASSERT_TRUE(thumb) << thumb.error().message;
+  auto size = media::probe(*thumb, "image/png");
+  ASSERT_TRUE(size);
+  EXPECT_EQ(size->width, 160u);
+  EXPECT_EQ(size->height, 320u);
+  EXPECT_EQ(media::make_thumbnail(webp, "image/webp", media::thumbnail_limits{179'999, 320}).error().code,
+            errc::resource_exhausted);
+  EXPECT_EQ(media::make_thumbnail(std::string_view("RIFF\x10\0\0\0WEBPVP8 garbage", 23), "image/webp", {}).error().code,
+            errc::invalid_argument);
+  EXPECT_FALSE(media::make_thumbnail(webp.substr(0, webp.size() / 2), "image/webp", {}));
 }
 
 TEST(RateLimiter, TakePacesBytesInsteadOfRefusing) {
