@@ -1,5 +1,6 @@
 // What an uploader controls about an attachment: the filename, the bytes (content sniffing and
-// the image header walk / decoders behind thumbnails) and the Range header of a download.
+// the image header walk / decoders behind thumbnails: PNG, JPEG, WebP) and the Range header of
+// a download.
 // Invariants: sanitized names are never paths and never empty; ranges stay inside the file;
 // nothing crashes or allocates past the pixel limit.
 #include <cstddef>
@@ -24,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r->first > r->second || r->second > file_size) __builtin_trap();
   }
   const auto type = redoubt::files::detect_content_type(in);
-  if (type == "image/png" || type == "image/jpeg") {
+  if (type == "image/png" || type == "image/jpeg" || type == "image/webp") {
     // A small limit keeps each run cheap; the header check must refuse anything bigger.
     const redoubt::media::thumbnail_limits limits{1 << 16, 64};
     (void)redoubt::media::make_thumbnail(in, type, limits);
