@@ -61,7 +61,14 @@ asio::awaitable<std::vector<std::unique_ptr<queue::delivery>>> fetch_task(queue:
 
 asio::awaitable<void> run_one(worker::job_runner* runner, std::shared_ptr<queue::delivery> d, worker_state* st,
                               asio::steady_timer* slot_free) {
-  co_await runner->handle(std::move(d));
+  // The slot is given back whatever happens, or a handler that threw would shrink the worker's
+  // concurrency for good (and at zero it would stop fetching). The job itself is redelivered
+  // by the broker after its ack wait.
+  try {
+    co_await runner->handle(std::move(d));
+  } catch (const std::exception& e) {
+    log::error("job_handler_failed", {{"error", e.what()}});
+  }
   --st->in_flight;
   slot_free->cancel();
 }
