@@ -83,7 +83,16 @@ void worker_process::reap(bool block) const {
   do {
     r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
   } while (r < 0 && errno == EINTR);
+  if (r == pid_) last_status_ = status;
   if (r == pid_ || r < 0) pid_ = -1;
+}
+
+std::string worker_process::state() const {
+  reap(false);
+  if (pid_ > 0) return "running";
+  if (last_status_ < 0) return "not started";
+  if (WIFSIGNALED(last_status_)) return "killed by signal " + std::to_string(WTERMSIG(last_status_));
+  return "exited with status " + std::to_string(WEXITSTATUS(last_status_));
 }
 
 void worker_process::kill9() {

@@ -33,6 +33,8 @@ class worker_process {
   void stop();
   void kill9();
   bool running() const;
+  // "running", "exited with status N" or "killed by signal N" (for failure messages).
+  std::string state() const;
 
   const std::string& dir() const { return dir_; }
   std::string log() const;
@@ -46,6 +48,7 @@ class worker_process {
   std::string config_path_;
   std::string log_path_;
   mutable pid_t pid_ = -1;
+  mutable int last_status_ = -1;  // waitpid status of the last process reaped
 };
 
 }  // namespace redoubt::test
