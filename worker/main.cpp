@@ -100,7 +100,8 @@ asio::awaitable<void> fetch_loop(const worker_settings* s, queue::job_consumer* 
   }
 }
 
-void write_metrics(const std::string& path, const worker::job_runner& r, const email::sender& s) {
+void write_metrics(const std::string& path, const worker::job_runner& r, const email::sender& s,
+                   const queue::job_consumer& c) {
   if (path.empty()) return;
   const auto& j = r.stats();
   const auto& e = s.stats();
@@ -111,6 +112,7 @@ void write_metrics(const std::string& path, const worker::job_runner& r, const e
   line("redoubt_worker_jobs_retried_total", j.retried_total);
   line("redoubt_worker_jobs_dead_lettered_total", j.dead_lettered_total);
   line("redoubt_worker_jobs_rejected_total", j.rejected_total);
+  line("redoubt_worker_queue_reopened_total", c.reopened());
   line("redoubt_worker_email_sent_total", e.sent_total);
   line("redoubt_worker_email_failed_total", e.failed_total);
   line("redoubt_worker_email_attempts_total", e.attempts_total);
@@ -126,15 +128,15 @@ void write_metrics(const std::string& path, const worker::job_runner& r, const e
 }
 
 asio::awaitable<void> metrics_loop(std::string path, const worker::job_runner* r, const email::sender* s,
-                                   worker_state* st) {
+                                   const queue::job_consumer* c, worker_state* st) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
   while (!st->stopping) {
-    write_metrics(path, *r, *s);
+    write_metrics(path, *r, *s, *c);
     t.expires_after(std::chrono::milliseconds(500));
     co_await t.async_wait(token);
   }
-  write_metrics(path, *r, *s);
+  write_metrics(path, *r, *s, *c);
 }
 
 }  // namespace
@@ -210,7 +212,7 @@ int main(int argc, char** argv) {
     signals.cancel();
     state.stopping = true;
   });
-  asio::co_spawn(io, metrics_loop(config.metrics_file, &runner, &sender, &state), asio::detached);
+  asio::co_spawn(io, metrics_loop(config.metrics_file, &runner, &sender, consumer->get(), &state), asio::detached);
   log::info("started", {{"config_fingerprint", app::config_fingerprint(config_path)},
                         {"provider", sender.provider_name()},
                         {"concurrency", config.concurrency}});

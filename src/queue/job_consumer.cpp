@@ -2,6 +2,9 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
+#include <mutex>
+
 #include "base/log.hpp"
 
 namespace redoubt::queue {
@@ -58,6 +61,8 @@ struct job_consumer::impl {
   natsConnection* conn = nullptr;
   jsCtx* js = nullptr;
   natsSubscription* sub = nullptr;
+  static void on_disconnected(natsConnection*, void*) { log::warn("job_queue_disconnected"); }
+  static void on_reconnected(natsConnection*, void*) { log::info("job_queue_reconnected"); }
   ~impl() {
     if (sub) natsSubscription_Destroy(sub);
     if (js) jsCtx_Destroy(js);
@@ -68,13 +73,22 @@ struct job_consumer::impl {
   }
 };
 
-job_consumer::job_consumer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-job_consumer::~job_consumer() = default;
+struct job_consumer::state {
+  consumer_settings settings;
+  // Deliveries of a replaced connection may still be in a handler (their acks then fail and the
+  // broker redelivers them), so every connection opened lives as long as the consumer.
+  std::mutex mu;
+  std::vector<std::unique_ptr<impl>> opened;
+  std::atomic<impl*> current{nullptr};
+  std::atomic<std::uint64_t> reopened{0};
+};
 
-result<std::unique_ptr<job_consumer>> job_consumer::connect(const consumer_settings& s) {
-  auto p = std::make_unique<impl>();
+namespace {
+
+result<std::unique_ptr<job_consumer::impl>> open_connection(const consumer_settings& s) {
+  auto p = std::make_unique<job_consumer::impl>();
   natsOptions* opts = nullptr;
-  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<job_consumer>> {
+  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<job_consumer::impl>> {
     if (opts) natsOptions_Destroy(opts);
     const char* detail = nats_GetLastError(nullptr);
     return make_error(errc::unavailable, std::string("job queue: ") + what + ": " + natsStatus_GetText(st) +
@@ -91,6 +105,8 @@ result<std::unique_ptr<job_consumer>> job_consumer::connect(const consumer_setti
   if ((st = natsOptions_SetCustomInboxPrefix(opts, s.inbox_prefix.c_str())) != NATS_OK) return fail("inbox", st);
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, 500);
+  natsOptions_SetDisconnectedCB(opts, &job_consumer::impl::on_disconnected, nullptr);
+  natsOptions_SetReconnectedCB(opts, &job_consumer::impl::on_reconnected, nullptr);
   if ((st = natsConnection_Connect(&p->conn, opts)) != NATS_OK) return fail("connect", st);
   natsOptions_Destroy(opts);
   opts = nullptr;
@@ -103,13 +119,46 @@ result<std::unique_ptr<job_consumer>> job_consumer::connect(const consumer_setti
   if ((st = js_PullSubscribe(&p->sub, p->js, "jobs.>", s.durable.c_str(), nullptr, &so, &jerr)) != NATS_OK)
     return fail("bind consumer", st);
   log::info("job_consumer_connected", {{"stream", s.stream}, {"consumer", s.durable}});
-  return std::unique_ptr<job_consumer>(new job_consumer(std::move(p)));
+  return p;
 }
 
+}  // namespace
+
+job_consumer::job_consumer(consumer_settings s, std::unique_ptr<impl> p) : state_(std::make_unique<state>()) {
+  state_->settings = std::move(s);
+  state_->current.store(p.get());
+  state_->opened.push_back(std::move(p));
+}
+
+job_consumer::~job_consumer() = default;
+
+result<std::unique_ptr<job_consumer>> job_consumer::connect(const consumer_settings& s) {
+  auto p = open_connection(s);
+  if (!p) return p.error();
+  return std::unique_ptr<job_consumer>(new job_consumer(s, std::move(*p)));
+}
+
+std::uint64_t job_consumer::reopened() const noexcept { return state_->reopened.load(); }
+
 result<std::vector<std::unique_ptr<delivery>>> job_consumer::fetch(int batch, std::chrono::milliseconds wait) {
+  impl* c = state_->current.load();
+  if (natsConnection_IsClosed(c->conn)) {
+    // The library stopped reconnecting; start over (the caller paces the attempts).
+    log::error("job_queue_closed", {{"reopened_before", state_->reopened.load()}});
+    auto fresh = open_connection(state_->settings);
+    if (!fresh) return fresh.error();
+    c = fresh->get();
+    {
+      std::lock_guard lock(state_->mu);
+      state_->opened.push_back(std::move(*fresh));
+    }
+    state_->current.store(c);
+    state_->reopened.fetch_add(1);
+    log::warn("job_queue_reopened", {{"times", state_->reopened.load()}});
+  }
   natsMsgList list{};
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus st = natsSubscription_Fetch(&list, impl_->sub, batch, wait.count(), &jerr);
+  natsStatus st = natsSubscription_Fetch(&list, c->sub, batch, wait.count(), &jerr);
   std::vector<std::unique_ptr<delivery>> out;
   if (st == NATS_TIMEOUT) return out;
   if (st != NATS_OK) return make_error(errc::unavailable, std::string("fetch: ") + natsStatus_GetText(st));
@@ -131,7 +180,7 @@ void job_consumer::dead_letter(std::string_view reason, std::string_view data, s
   if (natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())) != NATS_OK) return;
   std::string id(job_id.substr(0, 64));
   natsMsgHeader_Set(msg, "Redoubt-Job-Id", id.c_str());
-  natsConnection_PublishMsg(impl_->conn, msg);
+  natsConnection_PublishMsg(state_->current.load()->conn, msg);
   natsMsg_Destroy(msg);
 }
 

@@ -47,21 +47,29 @@ class delivery {
   std::unique_ptr<impl> impl_;
 };
 
+// The connection reconnects on its own after a broker restart. When the client library gives
+// up on it for good (it closes the connection after the same authorization error twice, or on
+// a protocol error from the broker), fetch() opens a new connection and subscription, so a
+// broker fixed later is used again without restarting the worker.
 class job_consumer {
  public:
   static result<std::unique_ptr<job_consumer>> connect(const consumer_settings& s);
   ~job_consumer();
 
-  // Waits up to `wait` for at most `batch` messages; an empty vector on timeout.
+  // Waits up to `wait` for at most `batch` messages; an empty vector on timeout. Not
+  // reentrant: one fetch at a time (dead_letter may run beside it).
   result<std::vector<std::unique_ptr<delivery>>> fetch(int batch, std::chrono::milliseconds wait);
   // Fire-and-forget copy to dlq.<reason> for operators (the audit log has the record).
   void dead_letter(std::string_view reason, std::string_view data, std::string_view job_id);
+  // How many times the connection was opened again after the client library closed it.
+  std::uint64_t reopened() const noexcept;
 
   struct impl;
 
  private:
-  explicit job_consumer(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  job_consumer(consumer_settings s, std::unique_ptr<impl> p);
+  struct state;
+  std::unique_ptr<state> state_;
 };
 
 }  // namespace redoubt::queue

@@ -388,6 +388,30 @@ TEST(Jobs, BrokerDownDuringASignUpBurstEveryEmailArrivesExactlyOnce) {
   for (auto& u : users) EXPECT_EQ(emails_to(u.email).size(), 1u) << "exactly once";
 }
 
+TEST(Jobs, AWorkerTheClientLibraryGaveUpOnConnectsAgainOnceTheBrokerLetsItIn) {
+  auto& e = env();
+  auto& nats = nats_server::shared();
+  const auto worker_password = nats.password(nats_role::worker);
+  // The broker comes back with another password for the worker: refused twice with the same
+  // authorization error, nats.c closes the connection for good instead of reconnecting.
+  nats.stop();
+  nats.set_password(nats_role::worker, "not-the-password-the-worker-has-0123456789abcdef");
+  nats.start();
+  ASSERT_TRUE(eventually([&] { return e.worker->log().find("\"job_queue_closed\"") != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << broker_diagnostics();
+  auto u = sign_up("jl");  // the server's own connection is fine: the job waits in the stream
+  // The operator fixes the broker; the worker, still running, opens a new connection.
+  nats.stop();
+  nats.set_password(nats_role::worker, worker_password);
+  nats.start();
+  EXPECT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }, std::chrono::seconds(40)))
+      << broker_diagnostics();
+  EXPECT_TRUE(eventually([&] { return e.worker->metric("redoubt_worker_queue_reopened_total") >= 1; }))
+      << broker_diagnostics();
+  EXPECT_TRUE(e.worker->running());
+}
+
 TEST(Jobs, WorkerKilledMidJobIsRedeliveredAndTheEffectHappensOnce) {
   auto& e = env();
   e.sink->set_mode(sink_mode::slow, std::chrono::seconds(3));

@@ -151,6 +151,16 @@ std::string nats_server::password(nats_role role) const {
   return s;
 }
 
+void nats_server::set_password(nats_role role, const std::string& password) {
+  std::string path = dir_ + "/secrets/" + role_name(role) + ".pass";
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << password << "\n";
+    if (!out) throw std::runtime_error("cannot write " + path);
+  }
+  script("nats-config.sh", {dir_, std::to_string(port_)});
+}
+
 natsOptions* nats_server::options(nats_role role) const {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "natsOptions_Create");

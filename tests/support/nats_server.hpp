@@ -30,6 +30,9 @@ class nats_server {
   static const char* user(nats_role role);          // "redoubt_<role>"
   static const char* inbox_prefix(nats_role role);  // "_INBOX.<role>": the only replies it may read
   std::string password(nats_role role) const;       // from DIR/secrets/<role>.pass
+  // Writes a new password for the role and regenerates nats.conf; takes effect at the next
+  // start (call it while the broker is stopped).
+  void set_password(nats_role role, const std::string& password);
 
   // Options for `role`: url(), TLS verified against ca_file() for host "localhost", user and
   // password, the role's inbox prefix, 2 s connect timeout, no reconnect. Caller destroys them.
