@@ -281,6 +281,9 @@ int cmd_nats_setup(const std::string& url, const std::string& ca_file, const std
     std::cerr << "redoubtctl: " << ok.error().message << "\n";
     return 1;
   }
+  if (ok->recreated)
+    std::cout << "stream JOBS had another retention policy and was made again as a work queue; the "
+                 "server publishes unfinished jobs from its outbox again\n";
   std::cout << "stream JOBS and consumer worker are ready\n";
   return 0;
 }

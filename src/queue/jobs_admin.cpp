@@ -18,7 +18,7 @@ error nats_error(const char* what, natsStatus s, jsErrCode jerr = static_cast<js
 
 }  // namespace
 
-result<void> setup_jobs_stream(const admin_connection& c, int max_deliver, int ack_wait_seconds) {
+result<stream_setup> setup_jobs_stream(const admin_connection& c, int max_deliver, int ack_wait_seconds) {
   natsOptions* raw_opts = nullptr;
   if (auto s = natsOptions_Create(&raw_opts); s != NATS_OK) return nats_error("options", s);
   std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(raw_opts, natsOptions_Destroy);
@@ -45,16 +45,33 @@ result<void> setup_jobs_stream(const admin_connection& c, int max_deliver, int a
   sc.Subjects = subjects;
   sc.SubjectsLen = 1;
   sc.Storage = js_FileStorage;
-  sc.Retention = js_LimitsPolicy;
+  sc.Retention = js_WorkQueuePolicy;
   sc.MaxMsgs = 100000;
   sc.MaxBytes = 256LL * 1024 * 1024;
   sc.MaxAge = 7LL * 24 * 3600 * ns_per_s;
   sc.MaxMsgSize = 65536;
   sc.Discard = js_DiscardNew;
   sc.Duplicates = 120 * ns_per_s;
+  stream_setup done;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (s = js_AddStream(&si, js.get(), &sc, nullptr, &jerr); s != NATS_OK) return nats_error("add stream JOBS", s, jerr);
+  s = js_GetStreamInfo(&si, js.get(), "JOBS", nullptr, &jerr);
+  if (s == NATS_OK) {
+    const bool other_retention = si->Config->Retention != sc.Retention;
+    jsStreamInfo_Destroy(si);
+    si = nullptr;
+    if (other_retention) {
+      if (s = js_DeleteStream(js.get(), "JOBS", nullptr, &jerr); s != NATS_OK)
+        return nats_error("delete stream JOBS", s, jerr);
+      done.recreated = true;
+      s = js_AddStream(&si, js.get(), &sc, nullptr, &jerr);
+    } else {
+      s = js_UpdateStream(&si, js.get(), &sc, nullptr, &jerr);
+    }
+  } else if (s == NATS_NOT_FOUND) {
+    s = js_AddStream(&si, js.get(), &sc, nullptr, &jerr);
+  }
+  if (s != NATS_OK) return nats_error("set up stream JOBS", s, jerr);
   jsStreamInfo_Destroy(si);
 
   jsConsumerConfig cc;
@@ -69,7 +86,7 @@ result<void> setup_jobs_stream(const admin_connection& c, int max_deliver, int a
   if (s = js_AddConsumer(&ci, js.get(), "JOBS", &cc, nullptr, &jerr); s != NATS_OK)
     return nats_error("add consumer JOBS/worker", s, jerr);
   jsConsumerInfo_Destroy(ci);
-  return {};
+  return done;
 }
 
 }  // namespace redoubt::queue

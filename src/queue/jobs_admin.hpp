@@ -17,9 +17,18 @@ struct admin_connection {
   std::string expected_hostname;  // empty = the URL's host
 };
 
-// Limits: 100k messages, 256 MiB, 7 days, discard new, 64 KiB per message, 2 min duplicate
-// window (Nats-Msg-Id), file storage. Consumer: explicit ack, ack wait, max_deliver.
-// Idempotent: an existing stream/consumer with the same config is left as is.
-result<void> setup_jobs_stream(const admin_connection& c, int max_deliver = 5, int ack_wait_seconds = 30);
+// Work-queue retention: a job leaves the stream once the worker acknowledged (or terminated)
+// it, so the limits bound what is waiting, not what ran this week. Limits: 100k messages,
+// 256 MiB, 7 days, discard new (a full stream refuses jobs; they wait in the outbox), 64 KiB per
+// message, 2 min duplicate window (Nats-Msg-Id), file storage. Consumer: explicit ack, ack
+// wait, max_deliver.
+// Idempotent: an existing stream with other limits is updated to these. A stream made with
+// another retention policy (before work-queue retention; the broker cannot change it in place)
+// is deleted and made again: its jobs are still in the outbox, which publishes unfinished ones
+// again after jobs.republish_after_s.
+struct stream_setup {
+  bool recreated = false;
+};
+result<stream_setup> setup_jobs_stream(const admin_connection& c, int max_deliver = 5, int ack_wait_seconds = 30);
 
 }  // namespace redoubt::queue

@@ -17,8 +17,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "queue/jobs_admin.hpp"
 #include "support/nats_server.hpp"
 
 namespace redoubt::test {
@@ -291,6 +293,11 @@ TEST_F(NatsTest, WorkerFetchesAndAcksFromDurableConsumer) {
   auto st = worker_consumer(*admin_);
   EXPECT_EQ(st.pending, 0u);
   EXPECT_EQ(st.ack_pending, 0);
+  // A finished job leaves the stream: a week of jobs cannot fill it and lock new ones out.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (stream_msgs(*admin_) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(stream_msgs(*admin_), 0u);
   // The worker may report a failed job to the dead-letter subjects.
   EXPECT_EQ(natsConnection_PublishString(worker->nc, "dlq.email", "failed"), NATS_OK);
   EXPECT_EQ(natsConnection_FlushTimeout(worker->nc, 1000), NATS_OK);
@@ -410,6 +417,7 @@ TEST_F(NatsTest, StreamAndConsumerLimitsAreInForce) {
   EXPECT_EQ(sc.MaxAge, 7LL * 24 * 3600 * ns_per_s);
   EXPECT_EQ(sc.Discard, js_DiscardNew);
   EXPECT_EQ(sc.Duplicates, 120 * ns_per_s);
+  EXPECT_EQ(sc.Retention, js_WorkQueuePolicy);  // the limits bound waiting jobs, not finished ones
   jsStreamInfo_Destroy(si);
 
   // The server user may not inspect (or create) anything else.
@@ -431,6 +439,56 @@ TEST_F(NatsTest, StreamAndConsumerLimitsAreInForce) {
   EXPECT_NE(publish_job(*server, "jobs.email", std::string(65537, 'x'), nullptr, &ack), NATS_OK);
   jsPubAck_Destroy(ack);
   EXPECT_EQ(stream_msgs(*admin_), 0u);
+}
+
+TEST_F(NatsTest, AStreamMadeWithAnotherRetentionIsMadeAgainAsAWorkQueue) {
+  // A JOBS stream as an older version made it: limits retention, a job in it.
+  ASSERT_EQ(js_DeleteStream(admin_->js, "JOBS", nullptr, nullptr), NATS_OK);
+  jsStreamConfig old_config;
+  jsStreamConfig_Init(&old_config);
+  const char* subjects[] = {"jobs.>"};
+  old_config.Name = "JOBS";
+  old_config.Subjects = subjects;
+  old_config.SubjectsLen = 1;
+  old_config.Storage = js_FileStorage;
+  old_config.Retention = js_LimitsPolicy;
+  jsStreamInfo* si = nullptr;
+  ASSERT_EQ(js_AddStream(&si, admin_->js, &old_config, nullptr, nullptr), NATS_OK);
+  jsStreamInfo_Destroy(si);
+  auto server = connect(nats_role::server);
+  ASSERT_NE(server, nullptr);
+  jsPubAck* ack = nullptr;
+  ASSERT_EQ(publish_job(*server, "jobs.email", "old-job", "job-old-1", &ack), NATS_OK);
+  jsPubAck_Destroy(ack);
+
+  auto& broker = nats_server::shared();
+  queue::admin_connection c{broker.url(), "redoubt_admin", secret_string(broker.password(nats_role::admin)),
+                            broker.ca_file(), "localhost"};
+  auto first = queue::setup_jobs_stream(c, 5, nats_server::ack_wait_seconds);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->recreated);
+  si = nullptr;
+  ASSERT_EQ(js_GetStreamInfo(&si, admin_->js, "JOBS", nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(si->Config->Retention, js_WorkQueuePolicy);
+  EXPECT_EQ(si->Config->MaxMsgs, 100000);
+  jsStreamInfo_Destroy(si);
+  EXPECT_EQ(worker_consumer(*admin_).pending, 0u);  // the consumer is there again
+
+  // Run again: nothing to do. A changed limit is put back in place, not by deleting the stream.
+  auto second = queue::setup_jobs_stream(c, 5, nats_server::ack_wait_seconds);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_FALSE(second->recreated);
+  ASSERT_EQ(publish_job(*server, "jobs.email", "kept-job", "job-kept-1", &ack), NATS_OK);
+  jsPubAck_Destroy(ack);
+  EXPECT_EQ(broker.set_jobs_stream_max_msgs(10), 1u);
+  auto third = queue::setup_jobs_stream(c, 5, nats_server::ack_wait_seconds);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_FALSE(third->recreated);
+  EXPECT_EQ(stream_msgs(*admin_), 1u) << "the waiting job was kept";
+  si = nullptr;
+  ASSERT_EQ(js_GetStreamInfo(&si, admin_->js, "JOBS", nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(si->Config->MaxMsgs, 100000);
+  jsStreamInfo_Destroy(si);
 }
 
 TEST_F(NatsTest, QueuedJobsSurviveBrokerRestart) {

@@ -180,6 +180,26 @@ natsOptions* nats_server::options(nats_role role) const {
   return guard.release();
 }
 
+std::uint64_t nats_server::set_jobs_stream_max_msgs(std::int64_t max_msgs) const {
+  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin), natsOptions_Destroy);
+  natsConnection* raw_nc = nullptr;
+  check(natsConnection_Connect(&raw_nc, opts.get()), "connect as admin");
+  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc, natsConnection_Destroy);
+  jsCtx* raw_js = nullptr;
+  check(natsConnection_JetStream(&raw_js, nc.get(), nullptr), "jetstream");
+  std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)> js(raw_js, jsCtx_Destroy);
+  jsStreamInfo* si = nullptr;
+  check(js_GetStreamInfo(&si, js.get(), "JOBS", nullptr, nullptr), "stream info JOBS");
+  std::unique_ptr<jsStreamInfo, decltype(&jsStreamInfo_Destroy)> info(si, jsStreamInfo_Destroy);
+  jsStreamConfig changed = *info->Config;  // shallow: the strings stay owned by `info`
+  changed.MaxMsgs = max_msgs;
+  jsStreamInfo* updated = nullptr;
+  check(js_UpdateStream(&updated, js.get(), &changed, nullptr, nullptr), "update stream JOBS");
+  std::uint64_t msgs = updated->State.Msgs;
+  jsStreamInfo_Destroy(updated);
+  return msgs;
+}
+
 void nats_server::create_jobs_stream() const {
   queue::admin_connection c;
   c.url = url();

@@ -7,6 +7,7 @@
 
 #include <nats/nats.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class nats_server {
   // idempotent. Done at start, with this ack wait (set it before the first shared()).
   void create_jobs_stream() const;
   static int ack_wait_seconds;
+  // Lowers (or raises) stream JOBS's message limit, as the admin; create_jobs_stream() puts
+  // the configured limits back. Returns the number of messages in the stream.
+  std::uint64_t set_jobs_stream_max_msgs(std::int64_t max_msgs) const;
 
   // For "broker down" tests; the JetStream file store survives a restart.
   void stop();
