@@ -15,6 +15,7 @@
 #include "proto/json_util.hpp"
 #include "proto/render.hpp"
 #include "proto/text.hpp"
+#include "queue/outbox_relay.hpp"
 #include "storage/audit_checkpoints.hpp"
 
 namespace redoubt::api {
@@ -295,6 +296,18 @@ std::string router::render_metrics() {
                 m.download_bytes.load());
   append_metric(out, "redoubt_attachment_integrity_failures_total", "counter",
                 "Stored files that failed their integrity check on read.", m.integrity_failures.load());
+  if (const auto* o = ctx_.outbox) {
+    append_metric(out, "redoubt_outbox_published_total", "counter", "Jobs the stream acknowledged.",
+                  o->published_total.load());
+    append_metric(out, "redoubt_outbox_publish_failures_total", "counter",
+                  "Job publishes the broker refused or did not acknowledge in time.", o->publish_failures_total.load());
+    append_metric(out, "redoubt_outbox_unpublished", "gauge", "Outbox rows not yet in the stream (last count).",
+                  o->unpublished.load());
+    append_metric(out, "redoubt_outbox_oldest_unpublished_seconds", "gauge",
+                  "Age of the oldest outbox row not yet in the stream (queue lag).", o->oldest_unpublished_seconds.load());
+    append_metric(out, "redoubt_outbox_backlog_alarm", "gauge", "1 while the outbox backlog is over its alarm bounds.",
+                  o->backlog_alarm.load() ? 1 : 0);
+  }
   auto ps = ctx_.pool->stats();
   append_metric(out, "redoubt_db_pool_size", "gauge", "Open database connections.", ps.size);
   append_metric(out, "redoubt_db_pool_in_use", "gauge", "Database connections in use.", ps.in_use);

@@ -22,6 +22,10 @@
 #include "chat/service.hpp"
 #include "db/pg.hpp"
 
+namespace redoubt::queue {
+struct relay_stats;
+}
+
 namespace redoubt::api {
 
 inline constexpr std::string_view session_cookie = "__Host-redoubt_session";
@@ -42,6 +46,7 @@ struct app_context {
   chat::message_writer& writer;
   chat::service& chat;
   metrics& stats;
+  const queue::relay_stats* outbox = nullptr;  // null when background jobs are off
 };
 
 class router {

@@ -319,6 +319,8 @@ result<settings> load_settings(const std::string& path) {
   r.duration("jobs", "retention_interval_s", s.jobs.retention_interval, 1, 7 * 86400);
   r.duration("jobs", "files_maintenance_interval_s", s.jobs.files_maintenance_interval, 1, 7 * 86400);
   r.duration("jobs", "audit_checkpoint_interval_s", s.jobs.audit_checkpoint_interval, 1, 7 * 86400);
+  r.integer("jobs", "outbox_alarm_rows", s.jobs.outbox_alarm_rows, 1, 1LL << 40);
+  r.duration("jobs", "outbox_alarm_age_s", s.jobs.outbox_alarm_age, 1, 30 * 86400);
   auto& f = s.files;
   r.str("files", "dir", f.dir);
   r.str("files", "master_key_file", f.master_key_file);

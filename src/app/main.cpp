@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
   std::optional<api::router> router;
   try {  // loads server.web_root into memory
     router.emplace(api::app_context{config, file_store.get(), attachment_rows, pool, repo, accounts, hub, writer,
-                                    chat_service, stats});
+                                    chat_service, stats, relay ? &relay->stats() : nullptr});
   } catch (const std::exception& e) {
     stop_all();
     return fail(e.what());

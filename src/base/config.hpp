@@ -108,6 +108,10 @@ struct jobs_settings {
   bool files_maintenance = false;            // set when attachments are enabled
   // The server signs the audit log's head this often (storage/audit_checkpoints.hpp).
   seconds audit_checkpoint_interval{600};
+  // Backlog alarm (WEB-16): unpublished outbox rows beyond either bound log outbox_backlog
+  // (error) and set redoubt_outbox_backlog_alarm until the outbox drains below both.
+  std::int64_t outbox_alarm_rows = 10000;
+  seconds outbox_alarm_age{600};
 };
 
 // The email provider's delivery/bounce webhook (POST /api/v1/hooks/email).

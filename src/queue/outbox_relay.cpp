@@ -89,6 +89,24 @@ asio::awaitable<int> relay_batch(std::shared_ptr<outbox_relay::impl> self) {
   co_return failing ? -1 : static_cast<int>(claimed->size());
 }
 
+// The outbox is the buffer when the broker refuses or is away; an operator hears about it
+// once when it crosses a bound and once when it is back under both.
+void watch_backlog(outbox_relay::impl& self, const storage::outbox_counts& counts) {
+  self.stats.unpublished.store(counts.unpublished);
+  self.stats.oldest_unpublished_seconds.store(counts.oldest_unpublished_seconds);
+  const bool over = counts.unpublished >= self.settings.outbox_alarm_rows ||
+                    counts.oldest_unpublished_seconds >= self.settings.outbox_alarm_age.count();
+  if (over == self.stats.backlog_alarm.load()) return;
+  self.stats.backlog_alarm.store(over);
+  if (over)
+    log::error("outbox_backlog", {{"unpublished", counts.unpublished},
+                                  {"oldest_unpublished_s", counts.oldest_unpublished_seconds},
+                                  {"alarm_rows", self.settings.outbox_alarm_rows},
+                                  {"alarm_age_s", static_cast<std::int64_t>(self.settings.outbox_alarm_age.count())}});
+  else
+    log::info("outbox_backlog_cleared", {{"unpublished", counts.unpublished}});
+}
+
 asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
   auto backoff = self->settings.relay_interval;
@@ -109,9 +127,10 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
       if (!queued) log::warn("files_maintenance_enqueue_failed", {{"error", queued.error().message}});
     }
     int n = co_await relay_batch(self);
-    if (++passes % 16 == 0) {
+    // While the broker refuses jobs every pass counts (the backlog is what grows then).
+    if (++passes % 16 == 0 || n < 0) {
       auto counts = co_await self->repo.outbox_counts_now();
-      if (counts) self->stats.unpublished.store(counts->unpublished);
+      if (counts) watch_backlog(*self, *counts);
     }
     if (n == self->settings.relay_batch) continue;  // more waiting
     std::chrono::milliseconds wait = self->settings.relay_interval;

@@ -29,6 +29,8 @@ struct relay_stats {
   std::atomic<std::uint64_t> published_total{0};
   std::atomic<std::uint64_t> publish_failures_total{0};
   std::atomic<std::int64_t> unpublished{0};  // last count seen
+  std::atomic<std::int64_t> oldest_unpublished_seconds{0};
+  std::atomic<bool> backlog_alarm{false};
 };
 
 class outbox_relay {

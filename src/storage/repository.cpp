@@ -278,10 +278,11 @@ awaitable<result<void>> repository::finish_outbox_claims(const std::vector<std::
 
 awaitable<result<outbox_counts>> repository::outbox_counts_now() {
   REDOUBT_QUERY(r,
-                "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*) FROM outbox "
-                "WHERE completed_at IS NULL AND expires_at > now()",
+                "SELECT count(*) FILTER (WHERE published_at IS NULL), count(*), "
+                "COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE published_at IS NULL))::bigint, 0) "
+                "FROM outbox WHERE completed_at IS NULL AND expires_at > now()",
                 {});
-  co_return outbox_counts{r->int64(0, 0), r->int64(0, 1)};
+  co_return outbox_counts{r->int64(0, 0), r->int64(0, 1), r->int64(0, 2)};
 }
 
 awaitable<result<std::optional<chat::user_credentials>>> repository::find_credentials(

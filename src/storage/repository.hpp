@@ -80,6 +80,7 @@ struct token_owner {
 struct outbox_counts {
   std::int64_t unpublished = 0;
   std::int64_t incomplete = 0;
+  std::int64_t oldest_unpublished_seconds = 0;  // 0 when nothing waits
 };
 
 class repository {

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <webp/encode.h>
@@ -99,7 +100,7 @@ jobs_env& env() {
                     "\nca_file = " + quote_toml(nats.ca_file()) + "\n[jobs]\nsigning_key_file = " +
                     quote_toml(x->secret_key_file) +
                     "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\nretention_interval_s = 1\n"
-                    "files_maintenance_interval_s = 1\n[email_webhook]\nsecret_file = " +
+                    "files_maintenance_interval_s = 1\noutbox_alarm_rows = 5\n[email_webhook]\nsecret_file = " +
                     quote_toml(x->dir + "/webhook.secret") + "\n" + files_toml + "min_free_disk_bytes = 1048576\n";
     x->server_toml = so.extra_toml;
     x->server = std::make_unique<server_process>(so);
@@ -384,6 +385,50 @@ TEST(Jobs, BrokerDownDuringASignUpBurstEveryEmailArrivesExactlyOnce) {
     EXPECT_TRUE(arrived) << u.email << "\n" << (all_arrived ? broker_diagnostics() : std::string());
     all_arrived = all_arrived && arrived;
   }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (auto& u : users) EXPECT_EQ(emails_to(u.email).size(), 1u) << "exactly once";
+}
+
+// A value from the server's /metrics, -1 when absent.
+double server_metric(const std::string& name) {
+  auto res = env().server->client().get("/metrics");
+  std::istringstream in(res.body);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
+
+TEST(Jobs, ABurstBeyondTheStreamLimitLosesNothingTheOutboxHoldsItAndDrains) {
+  auto& e = env();
+  auto& nats = nats_server::shared();
+  e.worker->stop();  // nothing leaves the stream meanwhile
+  const auto failures_before = server_metric("redoubt_outbox_publish_failures_total");
+  // Room for two more jobs in the stream: a burst of eight is beyond its limit.
+  auto waiting = nats.set_jobs_stream_max_msgs(1000);
+  nats.set_jobs_stream_max_msgs(static_cast<std::int64_t>(waiting) + 2);
+  std::vector<signed_up> users;
+  for (int i = 0; i < 8; ++i) users.push_back(sign_up("jw"));
+  std::string ids;
+  for (auto& u : users) ids += (ids.empty() ? "'" : ",'") + std::to_string(u.id) + "'";
+  const auto unpublished = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND payload->>'user_id' IN (" + ids + ")";
+  // The broker refuses the rest (discard new); the relay keeps them and says so.
+  EXPECT_TRUE(eventually([&] { return server_metric("redoubt_outbox_publish_failures_total") > failures_before; }))
+      << broker_diagnostics();
+  EXPECT_GE(std::stoi(trim(psql(unpublished))), 6) << "at most two fit in the stream";
+  EXPECT_TRUE(eventually([&] { return server_metric("redoubt_outbox_backlog_alarm") == 1; })) << broker_diagnostics();
+  EXPECT_GE(server_metric("redoubt_outbox_unpublished"), 6);
+  EXPECT_GE(server_metric("redoubt_outbox_oldest_unpublished_seconds"), 0);
+  EXPECT_NE(e.server->log().find("\"outbox_backlog\""), std::string::npos);
+
+  // Limits back, worker back: every email arrives, once.
+  nats.create_jobs_stream();
+  e.worker->start();
+  for (auto& u : users)
+    EXPECT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }, std::chrono::seconds(60)))
+        << u.email << "\n" << broker_diagnostics();
+  EXPECT_EQ(trim(psql(unpublished)), "0");
+  EXPECT_TRUE(eventually([&] { return server_metric("redoubt_outbox_backlog_alarm") == 0; }, std::chrono::seconds(30)));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   for (auto& u : users) EXPECT_EQ(emails_to(u.email).size(), 1u) << "exactly once";
 }
