@@ -10,6 +10,7 @@
 #include <toml.hpp>
 
 #include "crypto/crypto.hpp"
+#include "db/pg.hpp"
 
 namespace redoubt::app {
 
@@ -174,6 +175,7 @@ result<void> finish_database(database_settings& db, const std::string& password_
   if (db.conninfo.find("password") != std::string::npos)
     return make_error(errc::invalid_argument,
                       "database.conninfo must not contain a password; use database.password_file");
+  if (auto secure = db::check_conninfo_security(db.conninfo); !secure) return secure.error();
   if (!password_file.empty()) {
     auto pw = read_secret_file(password_file);
     if (!pw) return pw.error();

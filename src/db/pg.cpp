@@ -712,4 +712,44 @@ errc errc_from_sqlstate(std::string_view s) noexcept {
   return errc::internal;
 }
 
+result<void> check_conninfo_security(const std::string& conninfo) {
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (!parsed) {
+    if (parse_error) PQfreemem(parse_error);
+    return make_error(errc::invalid_argument, "database.conninfo does not parse");
+  }
+  std::string host, hostaddr, sslmode, min_tls;
+  bool has_password = false;
+  for (auto* o = parsed; o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string_view k = o->keyword;
+    if (k == "host") host = o->val;
+    if (k == "hostaddr") hostaddr = o->val;
+    if (k == "sslmode") sslmode = o->val;
+    if (k == "ssl_min_protocol_version") min_tls = o->val;
+    if (k == "password" && *o->val) has_password = true;
+  }
+  PQconninfoFree(parsed);
+  if (has_password)
+    return make_error(errc::invalid_argument, "database.conninfo must not contain a password; use database.password_file");
+  // No host and no hostaddr: libpq's default Unix socket. Otherwise any entry of the
+  // comma-separated list that is not a path is a TCP host.
+  bool tcp = !hostaddr.empty();
+  std::string_view rest = host;
+  while (!tcp && !rest.empty()) {
+    auto comma = rest.find(',');
+    auto entry = rest.substr(0, comma);
+    if (entry.empty() || entry.front() != '/') tcp = true;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (tcp && sslmode != "verify-full")
+    return make_error(errc::invalid_argument,
+                      "database.conninfo must set sslmode=verify-full for a TCP host (TLS with the server's "
+                      "certificate and host name checked)");
+  if (!min_tls.empty() && min_tls != "TLSv1.3")
+    return make_error(errc::invalid_argument, "database.conninfo: ssl_min_protocol_version may only be TLSv1.3");
+  return {};
+}
+
 }  // namespace redoubt::db

@@ -139,4 +139,10 @@ class pool : public std::enable_shared_from_this<pool> {
 // class 08 -> unavailable, 40001/40P01 -> conflict, 23503/23514/22xxx -> invalid_argument ...).
 errc errc_from_sqlstate(std::string_view sqlstate) noexcept;
 
+// Refuses a conninfo that would let the connection go over the network without verified
+// TLS 1.3: every TCP host needs sslmode=verify-full (certificate and host name checked), and
+// ssl_min_protocol_version may only be TLSv1.3 (the default we set). Unix-socket hosts (a
+// path) need no TLS. A password in the conninfo is refused too (it belongs in a 0600 file).
+result<void> check_conninfo_security(const std::string& conninfo);
+
 }  // namespace redoubt::db
