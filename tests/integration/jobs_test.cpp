@@ -457,6 +457,34 @@ TEST(Jobs, AWorkerTheClientLibraryGaveUpOnConnectsAgainOnceTheBrokerLetsItIn) {
   EXPECT_TRUE(e.worker->running());
 }
 
+TEST(Jobs, TheWorkerReachesTheDatabaseOnlyOverVerifiedTls13) {
+  auto& e = env();
+  ASSERT_TRUE(e.worker->running());
+  // Every connection the running worker holds is TLS 1.3 (its conninfo says verify-full).
+  auto rows = trim(psql("SELECT count(*) || ' ' || bool_and(s.ssl) || ' ' || min(s.version) || ' ' || max(s.version) "
+                        "FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'redoubt_worker'"));
+  EXPECT_NE(rows.substr(0, 2), "0 ") << rows;
+  EXPECT_NE(rows.find(" true TLSv1.3 TLSv1.3"), std::string::npos) << rows;
+  // A conninfo that would accept an unverified (or no) TLS connection is refused at start.
+  auto& nats = nats_server::shared();
+  for (const char* weaker : {" sslmode=require", " sslmode=prefer", " ssl_min_protocol_version=TLSv1.2"}) {
+    worker_options wo;
+    wo.nats_url = nats.url();
+    wo.nats_password = nats.password(nats_role::worker);
+    wo.nats_ca_file = nats.ca_file();
+    wo.verify_key_files = {e.public_key_file};
+    wo.email_toml = "[email]\nprovider = \"mailbox\"\nmailbox_dir = " + quote_toml(e.dir + "/unused-mail") + "\n";
+    wo.conninfo_extra = weaker;
+    worker_process weak(wo);
+    try {
+      weak.start();
+      ADD_FAILURE() << "the worker started with" << weaker;
+    } catch (const std::runtime_error& err) {
+      EXPECT_NE(std::string(err.what()).find("database.conninfo"), std::string::npos) << err.what();
+    }
+  }
+}
+
 TEST(Jobs, WorkerKilledMidJobIsRedeliveredAndTheEffectHappensOnce) {
   auto& e = env();
   e.sink->set_mode(sink_mode::slow, std::chrono::seconds(3));

@@ -34,7 +34,7 @@ worker_process::worker_process(worker_options opts) : opts_(std::move(opts)) {
   std::string keys;
   for (const auto& k : opts_.verify_key_files) keys += (keys.empty() ? "" : ", ") + quote_toml(k);
   std::string toml;
-  toml += "[database]\nconninfo = " + quote_toml(db.conninfo) + "\npassword_file = " + quote_toml(dir_ + "/db.pass") +
+  toml += "[database]\nconninfo = " + quote_toml(db.conninfo + opts_.conninfo_extra) + "\npassword_file = " + quote_toml(dir_ + "/db.pass") +
           "\npool_size = 4\n";
   toml += "[nats]\nurl = " + quote_toml(opts_.nats_url) + "\nuser = \"redoubt_worker\"\npassword_file = " +
           quote_toml(dir_ + "/nats.pass") + "\nca_file = " + quote_toml(opts_.nats_ca_file) + "\n";

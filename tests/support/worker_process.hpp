@@ -19,6 +19,7 @@ struct worker_options {
   std::string email_toml;  // the whole [email] section
   std::string extra_worker_toml = "retry_backoff_ms = 200\n";  // lines in [worker]
   std::string log_level = "debug";
+  std::string conninfo_extra;  // appended to the database conninfo (a repeated key wins)
 };
 
 class worker_process {
