@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "integration/api_env.hpp"
+#include "support/process_util.hpp"
 
 namespace redoubt::test {
 namespace {
@@ -436,6 +437,43 @@ TEST(Edge, DatabaseOutageGivesRetryableErrorsAndRecovers) {
   ASSERT_EQ(hist.size(), 2u);
   EXPECT_EQ(hist[0].at("body").as_string(), "before outage");
   EXPECT_EQ(hist[1].at("body").as_string(), "during outage");
+}
+
+TEST(Edge, MultiHostConninfoSkipsAnUnreachableDatabaseHost) {
+  // Failover as libpq does it: the first host of the list is down (nothing listens), the
+  // second is the writable primary; target_session_attrs=read-write rejects a standby.
+  ensure_migrated();
+  const auto dead_port = std::to_string(free_local_port());
+  auto with_hosts = [](const std::string& c, const std::string& hosts, const std::string& ports) {
+    auto port_at = c.find(" port=");
+    auto port_end = c.find(' ', port_at + 1);
+    std::string rewritten = c;
+    rewritten.replace(0, port_end, "host=" + hosts + " port=" + ports);
+    return rewritten + " target_session_attrs=read-write";
+  };
+  auto live_port = [](const std::string& c) {
+    auto port_at = c.find(" port=");
+    return c.substr(port_at + 6, c.find(' ', port_at + 1) - port_at - 6);
+  };
+  {
+    // The dead host alone: the server cannot read its schema version and does not start.
+    server_options alone;
+    alone.conninfo_rewrite = [&](const std::string& c) { return with_hosts(c, "127.0.0.1", dead_port); };
+    server_process lonely(alone);
+    EXPECT_THROW(lonely.start(), std::runtime_error);
+  }
+  server_options opts;
+  opts.conninfo_rewrite = [&](const std::string& c) {
+    return with_hosts(c, "127.0.0.1,127.0.0.1", dead_port + "," + live_port(c));
+  };
+  server_process server(opts);
+  server.start();
+  EXPECT_EQ(server.client().get("/readyz").status, 200) << server.log();
+  auto u = make_user(server, "mh");
+  auto room = make_room(u, "private");
+  auto sent = u.http.post("/api/v1/rooms/" + std::to_string(room) + "/messages",
+                          json::object{{"client_id", "mh-1"}, {"body", "through the second host"}});
+  EXPECT_EQ(sent.status, 201) << sent.body;
 }
 
 }  // namespace

@@ -354,8 +354,9 @@ server_process::server_process(server_options opts) : opts_(std::move(opts)) {
     generate_tls(dir_ + "/tls");
     ca_file_ = dir_ + "/tls/ca.crt";
     log_path_ = dir_ + "/server.log";
-    config_path_ = write_config(dir_, opts_.port, opts_.threads, opts_.allowed_origins,
-                                db_for(pg_role::app), opts_.extra_toml,
+    auto db = db_for(pg_role::app);
+    if (opts_.conninfo_rewrite) db.conninfo = opts_.conninfo_rewrite(db.conninfo);
+    config_path_ = write_config(dir_, opts_.port, opts_.threads, opts_.allowed_origins, db, opts_.extra_toml,
                                 opts_.web_root);
   } catch (...) {
     remove_dir(dir_);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,8 @@ struct server_options {
   // Added after "https://localhost:<port>" (always allowed).
   std::vector<std::string> allowed_origins = {"https://localhost"};
   std::string web_root;  // server.web_root when non-empty
+  // Rewrites the app role's conninfo (e.g. into a multi-host list) before it is written.
+  std::function<std::string(const std::string&)> conninfo_rewrite;
 };
 
 class server_process {
