@@ -2,7 +2,10 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <charconv>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string_view>
 
@@ -11,14 +14,14 @@
 
 namespace redoubt::queue {
 
-struct event_bus::impl {
+namespace {
+
+// One broker connection with its room.> subscription and JetStream context.
+struct link {
   natsConnection* conn = nullptr;
   natsSubscription* sub = nullptr;
   jsCtx* js = nullptr;
-  std::string node;
-  remote_handlers on_remote;
-
-  ~impl() {
+  ~link() {
     if (sub) {
       natsSubscription_Unsubscribe(sub);
       natsSubscription_Destroy(sub);
@@ -28,6 +31,26 @@ struct event_bus::impl {
       natsConnection_Close(conn);
       natsConnection_Destroy(conn);
     }
+  }
+};
+
+}  // namespace
+
+struct event_bus::impl {
+  bus_settings settings;
+  std::string node;
+  remote_handlers on_remote;
+  // The links opened so far, the last one in use. nats.c reconnects a link by itself; one it
+  // closed for good is replaced (reopen_if_closed) and kept until the bus goes, because a
+  // publisher on another thread may still hold it.
+  std::mutex mu;
+  std::vector<std::unique_ptr<link>> links;
+  std::atomic<link*> current{nullptr};
+  std::atomic<std::uint64_t> reopened{0};
+
+  ~impl() {
+    // Newest first; each link unsubscribes before its connection closes.
+    while (!links.empty()) links.pop_back();
   }
 
   // Subjects and payloads (fields end with '\n'; events from this node were delivered locally):
@@ -102,12 +125,13 @@ event_bus::~event_bus() = default;
 
 const std::string& event_bus::node_id() const noexcept { return impl_->node; }
 
-result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, remote_handlers on_remote) {
-  auto p = std::make_unique<impl>();
-  p->node = crypto::random_hex(8);
-  p->on_remote = std::move(on_remote);
+namespace {
+
+result<std::unique_ptr<link>> open_link(const bus_settings& s, event_bus::impl* owner,
+                                        natsMsgHandler on_message) {
+  auto l = std::make_unique<link>();
   natsOptions* opts = nullptr;
-  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<event_bus>> {
+  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<link>> {
     if (opts) natsOptions_Destroy(opts);
     return make_error(errc::unavailable, std::string("message bus: ") + what + ": " + natsStatus_GetText(st));
   };
@@ -122,18 +146,53 @@ result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, rem
   if ((st = natsOptions_SetCustomInboxPrefix(opts, s.inbox_prefix.c_str())) != NATS_OK) return fail("inbox", st);
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, 500);
-  natsOptions_SetDisconnectedCB(opts, &impl::on_disconnected, nullptr);
-  natsOptions_SetReconnectedCB(opts, &impl::on_reconnected, nullptr);
-  if ((st = natsConnection_Connect(&p->conn, opts)) != NATS_OK) return fail("connect", st);
+  natsOptions_SetDisconnectedCB(opts, &event_bus::impl::on_disconnected, nullptr);
+  natsOptions_SetReconnectedCB(opts, &event_bus::impl::on_reconnected, nullptr);
+  if ((st = natsConnection_Connect(&l->conn, opts)) != NATS_OK) return fail("connect", st);
   natsOptions_Destroy(opts);
   opts = nullptr;
-  if ((st = natsConnection_Subscribe(&p->sub, p->conn, "room.>", &impl::on_message, p.get())) != NATS_OK)
+  if ((st = natsConnection_Subscribe(&l->sub, l->conn, "room.>", on_message, owner)) != NATS_OK)
     return fail("subscribe", st);
-  if ((st = natsConnection_JetStream(&p->js, p->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
-  natsConnection_Flush(p->conn);
+  if ((st = natsConnection_JetStream(&l->js, l->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
+  natsConnection_Flush(l->conn);
+  return l;
+}
+
+}  // namespace
+
+result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, remote_handlers on_remote) {
+  auto p = std::make_unique<impl>();
+  p->settings = s;
+  p->node = crypto::random_hex(8);
+  p->on_remote = std::move(on_remote);
+  auto l = open_link(s, p.get(), &impl::on_message);
+  if (!l) return l.error();
+  p->current.store(l->get());
+  p->links.push_back(std::move(*l));
   log::info("bus_connected", {{"node", p->node}});
   return std::unique_ptr<event_bus>(new event_bus(std::move(p)));
 }
+
+bool event_bus::reopen_if_closed() {
+  if (!natsConnection_IsClosed(impl_->current.load()->conn)) return true;
+  log::error("bus_closed", {{"reopened_before", impl_->reopened.load()}});
+  auto l = open_link(impl_->settings, impl_.get(), &impl::on_message);
+  if (!l) {
+    log::warn("bus_reopen_failed", {{"error", l.error().message}});
+    return false;
+  }
+  link* fresh = l->get();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->links.push_back(std::move(*l));
+  }
+  impl_->current.store(fresh);
+  impl_->reopened.fetch_add(1);
+  log::warn("bus_reopened", {{"times", impl_->reopened.load()}});
+  return true;
+}
+
+std::uint64_t event_bus::reopened() const noexcept { return impl_->reopened.load(); }
 
 void event_bus::publish(std::int64_t room, std::int64_t seq, const std::string& frame) {
   std::string subject = "room." + std::to_string(room);
@@ -144,7 +203,7 @@ void event_bus::publish(std::int64_t room, std::int64_t seq, const std::string& 
   payload += std::to_string(seq);
   payload += '\n';
   payload += frame;
-  natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 
@@ -152,14 +211,14 @@ void event_bus::publish_membership(std::int64_t room, std::int64_t user, std::in
   std::string subject = "room." + std::to_string(room) + ".member";
   std::string payload = impl_->node + '\n' + std::to_string(user) + '\n' + std::to_string(seq) + '\n' +
                         (joined ? "joined" : "left");
-  natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 
 void event_bus::publish_ephemeral(std::int64_t room, std::int64_t except_user, const std::string& frame) {
   std::string subject = "room." + std::to_string(room) + ".eph";
   std::string payload = impl_->node + '\n' + std::to_string(except_user) + '\n' + frame;
-  natsStatus st = natsConnection_Publish(impl_->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 
@@ -180,7 +239,7 @@ result<void> event_bus::publish_job(const job_message& job, std::chrono::millise
   opts.ExpectStream = "JOBS";
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  st = js_PublishMsg(&ack, impl_->js, msg, &opts, &jerr);
+  st = js_PublishMsg(&ack, impl_->current.load()->js, msg, &opts, &jerr);
   natsMsg_Destroy(msg);
   if (st != NATS_OK) {
     return make_error(errc::unavailable, std::string("job publish: ") + natsStatus_GetText(st) +

@@ -61,8 +61,16 @@ class event_bus {
 
   const std::string& node_id() const noexcept;
 
- private:
+  // nats.c reconnects by itself after a broker restart, but closes the connection for good
+  // after the same authorization error twice or a protocol error from the broker. This opens
+  // a new connection (and room.> subscription) when that happened; false while that fails.
+  // Blocks: call it from the outbox relay's own thread, never from an io_context thread.
+  bool reopen_if_closed();
+  std::uint64_t reopened() const noexcept;  // connections opened again so far
+
   struct impl;
+
+ private:
   explicit event_bus(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

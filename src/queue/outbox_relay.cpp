@@ -44,6 +44,9 @@ asio::awaitable<result<void>> publish_task(event_bus* bus, event_bus::job_messag
   co_return bus->publish_job(msg, timeout);
 }
 
+// On the publisher thread too: a connection the client library closed for good is replaced.
+asio::awaitable<bool> reopen_task(event_bus* bus) { co_return bus->reopen_if_closed(); }
+
 // One pass: claim a batch, publish in order, record what the stream acknowledged. Returns the
 // number of rows claimed, or -1 when publishing failed (back off).
 asio::awaitable<int> relay_batch(std::shared_ptr<outbox_relay::impl> self) {
@@ -126,7 +129,8 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
       auto queued = co_await self->repo.enqueue_files_maintenance_job();
       if (!queued) log::warn("files_maintenance_enqueue_failed", {{"error", queued.error().message}});
     }
-    int n = co_await relay_batch(self);
+    const bool bus_open = co_await asio::co_spawn(self->publisher, reopen_task(&self->bus), asio::use_awaitable);
+    int n = bus_open ? co_await relay_batch(self) : -1;
     // While the broker refuses jobs every pass counts (the backlog is what grows then).
     if (++passes % 16 == 0 || n < 0) {
       auto counts = co_await self->repo.outbox_counts_now();

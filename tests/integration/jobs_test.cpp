@@ -457,6 +457,26 @@ TEST(Jobs, AWorkerTheClientLibraryGaveUpOnConnectsAgainOnceTheBrokerLetsItIn) {
   EXPECT_TRUE(e.worker->running());
 }
 
+TEST(Jobs, TheServerOpensANewBrokerConnectionWhenTheClientLibraryGaveUpOnIt) {
+  auto& e = env();
+  auto& nats = nats_server::shared();
+  const auto server_password = nats.password(nats_role::server);
+  nats.stop();
+  nats.set_password(nats_role::server, "not-the-password-the-server-has-0123456789abcdef");
+  nats.start();
+  ASSERT_TRUE(eventually([&] { return e.server->log().find("\"bus_closed\"") != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << broker_diagnostics();
+  auto u = sign_up("jc");  // committed with its outbox row; nothing can publish it yet
+  nats.stop();
+  nats.set_password(nats_role::server, server_password);
+  nats.start();
+  EXPECT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }, std::chrono::seconds(60)))
+      << broker_diagnostics();
+  EXPECT_NE(e.server->log().find("\"bus_reopened\""), std::string::npos);
+  EXPECT_TRUE(e.server->running());
+}
+
 TEST(Jobs, TheWorkerReachesTheDatabaseOnlyOverVerifiedTls13) {
   auto& e = env();
   ASSERT_TRUE(e.worker->running());
