@@ -62,6 +62,17 @@ struct jobs_env {
   std::string store;  // the attachment store shared by the server and the worker
   std::unique_ptr<clamd_process> clamd;  // when clamav-daemon is installed
 
+  // At exit: the processes first (they use the directory), then the directory with the keys
+  // and the attachment store.
+  ~jobs_env() {
+    worker.reset();
+    server.reset();
+    clamd.reset();
+    sink.reset();
+    std::error_code ec;
+    if (!dir.empty() && !std::getenv("REDOUBT_KEEP_TEST_DIRS")) std::filesystem::remove_all(dir, ec);
+  }
+
   secret_string signing_key() const {
     std::ifstream in(secret_key_file);
     std::string hex;
