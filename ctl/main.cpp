@@ -28,7 +28,8 @@
 #include "storage/audit_verify.hpp"
 #include "storage/migrations.hpp"
 #include "queue/jobs_admin.hpp"
-#include "storage/repository.hpp"
+#include "storage/account_repository.hpp"
+#include "storage/audit_repository.hpp"
 
 namespace asio = boost::asio;
 using namespace redoubt;
@@ -233,8 +234,10 @@ int cmd_create_admin(const settings& cfg, const std::string& username, const std
   }
   asio::io_context io;
   auto pool = db::pool::create(io.get_executor(), cfg.database);
-  storage::repository repo(pool);
-  auth::accounts accounts(repo, cfg.auth, std::move(*policy));
+  storage::account_repository account_rows(pool);
+  storage::audit_repository audit_rows(pool);
+  audit::recorder audit_log(audit_rows);
+  auth::accounts accounts(account_rows, audit_log, cfg.auth, std::move(*policy));
   auto user = run(io, accounts.create_admin(username, email, pw));
   accounts.shutdown();
   if (!user) {

@@ -23,6 +23,7 @@
 #include "queue/envelope.hpp"
 #include "queue/job_consumer.hpp"
 #include "storage/migrations.hpp"
+#include "storage/outbox_repository.hpp"
 #include "storage/worker_repository.hpp"
 
 namespace asio = boost::asio;
@@ -173,8 +174,7 @@ int main(int argc, char** argv) {
   auto pool = db::pool::create(io.get_executor(), config.database);
   storage::worker_repository repo(pool);
   {
-    storage::repository schema(pool);
-    auto version = asio::co_spawn(io, schema.schema_version(), asio::use_future);
+    auto version = asio::co_spawn(io, storage::schema_version(*pool), asio::use_future);
     io.restart();
     while (version.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) io.run_one();
     auto v = version.get();

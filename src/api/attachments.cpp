@@ -15,8 +15,6 @@
 #include "files/attachment_store.hpp"
 #include "files/content_type.hpp"
 #include "proto/json_util.hpp"
-#include "storage/attachment_repository.hpp"
-#include "storage/repository.hpp"
 
 namespace redoubt::api {
 namespace asio = boost::asio;
@@ -54,7 +52,7 @@ std::int64_t now_us() {
       .count();
 }
 
-files::file_row file_row_of(const storage::attachment_row& a) {
+files::file_row file_row_of(const chat::attachment_row& a) {
   files::file_row f;
   f.record = {a.id, a.storage_name, a.sha256, a.size, a.uploader, a.room, a.created_us};
   f.key_id = a.key_id;
@@ -64,8 +62,8 @@ files::file_row file_row_of(const storage::attachment_row& a) {
   return f;
 }
 
-auth::room_facts room_facts_of(const storage::attachment_row& a) { return {a.room_kind, a.viewer_role}; }
-auth::attachment_facts file_facts_of(const storage::attachment_row& a) {
+auth::room_facts room_facts_of(const chat::attachment_row& a) { return {a.room_kind, a.viewer_role}; }
+auth::attachment_facts file_facts_of(const chat::attachment_row& a) {
   return {a.uploader, a.message_id.has_value(), a.message_deleted};
 }
 
@@ -93,12 +91,11 @@ void add_cache_headers(http_response& r, std::string_view sha) {
   r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
 }
 
-awaitable<void> audit(storage::repository& repo, const http_request& req, std::optional<std::int64_t> actor,
+awaitable<void> audit(audit::recorder& recorder, const http_request& req, std::optional<std::int64_t> actor,
                       std::string action, std::int64_t id, std::string outcome, std::string details) {
-  const storage::audit_entry entry{actor, std::move(action), "attachment:" + std::to_string(id), req.remote_ip,
-                                   req.request_id, std::move(outcome), std::move(details)};
-  auto ok = co_await repo.audit(entry);
-  if (!ok) log::warn("audit_failed", {{"action", entry.action}, {"error", ok.error().message}});
+  const audit::entry entry{actor, std::move(action), audit::target("attachment", id), req.remote_ip,
+                           req.request_id, std::move(outcome), std::move(details)};
+  co_await recorder.record(entry);  // a failure is logged and counted there
 }
 
 awaitable<void> pause_for(std::chrono::microseconds d) {
@@ -117,12 +114,12 @@ stream_outcome refuse(const error& e, int status_override = 0) {
 }  // namespace
 
 attachment_endpoints::attachment_endpoints(const settings& config, files::attachment_store* store,
-                                           storage::attachment_repository& rows, storage::repository& repo,
+                                           chat::attachment_catalog& rows, audit::recorder& audit,
                                            chat::service& chat, metrics& stats)
     : config_(config),
       store_(store),
       rows_(rows),
-      repo_(repo),
+      audit_(audit),
       chat_(chat),
       stats_(stats),
       upload_bytes_(static_cast<double>(config.files.upload_bytes_per_second),
@@ -202,7 +199,7 @@ awaitable<stream_outcome> attachment_endpoints::store_upload(const http_request&
   // Fault injection for the crash-consistency test: die between the durable file and its row.
   if (const char* fault = std::getenv("REDOUBT_FAULT_CRASH_BEFORE_ATTACHMENT_COMMIT"); fault && *fault == '1')
     std::_Exit(70);
-  storage::new_attachment row;
+  chat::new_attachment row;
   row.id = *id;
   row.room = room;
   row.uploader = who.id;
@@ -220,17 +217,17 @@ awaitable<stream_outcome> attachment_endpoints::store_upload(const http_request&
   row.default_quota = static_cast<std::int64_t>(limits.default_quota_bytes);
   row.correlation_id = req.request_id;
   auto inserted = co_await rows_.insert(row);
-  if (!inserted || inserted->first != storage::insert_status::ok) {
+  if (!inserted || inserted->first != chat::insert_status::ok) {
     // The row is what makes a file exist: without it the file goes.
     co_await (*up)->discard_stored();
     if (!inserted) co_return answer(error_response(inserted.error()));
-    if (inserted->first == storage::insert_status::over_quota)
+    if (inserted->first == chat::insert_status::over_quota)
       co_return answer(error_response(errc::quota_exceeded, "storage quota exceeded"));
     co_return answer(error_response(errc::not_found, "room not found"));
   }
   stats_.upload_bytes.fetch_add(static_cast<std::uint64_t>(row.size), std::memory_order_relaxed);
   json::object details{{"room", room}, {"size", row.size}, {"content_type", row.content_type}};
-  co_await audit(repo_, req, who.id, "attachment.upload", *id, "ok", json::serialize(details));
+  co_await audit(audit_, req, who.id, "attachment.upload", *id, "ok", json::serialize(details));
   log::info("attachment_stored", {{"id", *id}, {"size", row.size}, {"request_id", req.request_id}});
   co_return answer(json_response(201, "{\"attachment\":" + inserted->second + "}"));
 }
@@ -282,7 +279,7 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
   if (!reader) {
     stats_.integrity_failures.fetch_add(1, std::memory_order_relaxed);
     json::object details{{"reason", reader.error().message}};
-    co_await audit(repo_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(details));
+    co_await audit(audit_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(details));
     log::error("attachment_integrity_failed", {{"id", id}, {"reason", reader.error().message},
                                               {"request_id", req.request_id}});
     co_return answer(error_response(errc::internal, "stored file failed its integrity check"));
@@ -300,7 +297,7 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
     head.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(end - 1) + "/" +
                                                    std::to_string(size));
   json::object details{{"bytes", end - first}, {"partial", partial}};
-  co_await audit(repo_, req, who.id, "attachment.download", id, "ok", json::serialize(details));
+  co_await audit(audit_, req, who.id, "attachment.download", id, "ok", json::serialize(details));
   if (auto ok = co_await sink.start(head, end - first); !ok) co_return stream_outcome{std::nullopt, true};
   if (req.method == "HEAD") co_return stream_outcome{};
   stats_.downloads.fetch_add(1, std::memory_order_relaxed);
@@ -315,7 +312,7 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
       stats_.integrity_failures.fetch_add(1, std::memory_order_relaxed);
       // Damage found mid-stream: the status is already sent, so cut the connection.
       json::object why{{"reason", p.error().message}};
-      co_await audit(repo_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(why));
+      co_await audit(audit_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(why));
       log::error("attachment_integrity_failed", {{"id", id}, {"reason", p.error().message}});
       co_return stream_outcome{std::nullopt, true};
     }
@@ -347,7 +344,7 @@ awaitable<http_response> attachment_endpoints::thumbnail(const http_request& req
   auto png = store_->open_thumbnail(file_row_of(a));
   if (!png) {
     json::object details{{"reason", "thumbnail"}};
-    co_await audit(repo_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(details));
+    co_await audit(audit_, req, who.id, "attachment.integrity_failed", id, "failed", json::serialize(details));
     co_return error_response(errc::internal, "thumbnail failed its integrity check");
   }
   http_response r;
@@ -369,7 +366,7 @@ awaitable<http_response> attachment_endpoints::discard(const http_request& req, 
   auto gone = co_await rows_.discard_unattached(id, who.id);
   if (!gone) co_return error_response(gone.error());
   if (!*gone) co_return error_response(errc::conflict, "the attachment changed meanwhile; reload it");
-  co_await audit(repo_, req, who.id, "attachment.delete", id, "ok", "{}");
+  co_await audit(audit_, req, who.id, "attachment.delete", id, "ok", "{}");
   http_response r;
   r.status = 204;
   r.content_type.clear();
@@ -377,7 +374,7 @@ awaitable<http_response> attachment_endpoints::discard(const http_request& req, 
 }
 
 namespace {
-json::object usage_json(const storage::storage_usage& u, std::uint64_t default_quota) {
+json::object usage_json(const chat::storage_usage& u, std::uint64_t default_quota) {
   return json::object{{"user_id", u.user_id},
                       {"username", u.username},
                       {"bytes", u.bytes},
@@ -424,9 +421,8 @@ awaitable<http_response> attachment_endpoints::set_quota(const http_request& req
   if (!ok) co_return error_response(ok.error());
   if (!*ok) co_return error_response(errc::not_found, "user not found");
   json::object details{{"quota_bytes", quota ? json::value(*quota) : json::value(nullptr)}};
-  const storage::audit_entry entry{who.id, "user.set_quota", "user:" + std::to_string(user), req.remote_ip,
-                                   req.request_id, "ok", json::serialize(details)};
-  co_await repo_.audit(entry);
+  const audit::origin from{req.remote_ip, req.request_id};
+  co_await audit_.record(who.id, "user.set_quota", audit::target("user", user), from, json::serialize(details));
   json::object out{{"user_id", user},
                    {"quota_bytes", quota.value_or(static_cast<std::int64_t>(config_.files.default_quota_bytes))}};
   co_return json_response(200, json::serialize(out));

@@ -9,17 +9,15 @@
 
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
+#include "audit/recorder.hpp"
 #include "auth/policy.hpp"
 #include "auth/rate_limit.hpp"
 #include "base/config.hpp"
+#include "chat/attachment_catalog.hpp"
 
 namespace redoubt::files {
 class attachment_store;
 }
-namespace redoubt::storage {
-class repository;
-class attachment_repository;
-}  // namespace redoubt::storage
 namespace redoubt::chat {
 class service;
 }
@@ -29,8 +27,8 @@ namespace redoubt::api {
 class attachment_endpoints {
  public:
   // `store` is null when attachments are disabled: every endpoint answers 404 then.
-  attachment_endpoints(const settings& config, files::attachment_store* store, storage::attachment_repository& rows,
-                       storage::repository& repo, chat::service& chat, metrics& stats);
+  attachment_endpoints(const settings& config, files::attachment_store* store, chat::attachment_catalog& rows,
+                       audit::recorder& audit, chat::service& chat, metrics& stats);
 
   bool enabled() const { return store_ != nullptr; }
 
@@ -52,8 +50,8 @@ class attachment_endpoints {
 
   const settings& config_;
   files::attachment_store* store_;
-  storage::attachment_repository& rows_;
-  storage::repository& repo_;
+  chat::attachment_catalog& rows_;
+  audit::recorder& audit_;
   chat::service& chat_;
   metrics& stats_;
   auth::rate_limiter upload_bytes_;    // per user, bytes per second

@@ -9,18 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "auth/admin.hpp"
 #include "base/errc.hpp"
 
 namespace redoubt::api {
 
 inline constexpr std::size_t max_webhook_body_bytes = 16 * 1024;
 
-struct email_event {
-  std::string id;
-  std::string type;
-  std::string recipient;
-  std::string message_id;
-};
+using auth::email_event;
 
 // unauthenticated for a missing/bad signature or a timestamp outside now +- tolerance;
 // payload_too_large over max_webhook_body_bytes. Constant-time comparison.

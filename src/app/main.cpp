@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -15,7 +16,9 @@
 #include "api/router.hpp"
 #include "files/attachment_store.hpp"
 #include "storage/attachment_repository.hpp"
-#include "storage/audit_checkpoints.hpp"
+#include "audit/checkpoints.hpp"
+#include "audit/recorder.hpp"
+#include "auth/admin.hpp"
 #include "app/config_file.hpp"
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
@@ -25,7 +28,11 @@
 #include "queue/event_bus.hpp"
 #include "queue/outbox_relay.hpp"
 #include "storage/migrations.hpp"
-#include "storage/repository.hpp"
+#include "storage/account_repository.hpp"
+#include "storage/audit_repository.hpp"
+#include "storage/message_repository.hpp"
+#include "storage/outbox_repository.hpp"
+#include "storage/room_repository.hpp"
 
 namespace asio = boost::asio;
 using namespace redoubt;
@@ -37,6 +44,17 @@ log::level parse_level(const std::string& s) {
   if (s == "warn") return log::level::warn;
   if (s == "error") return log::level::error;
   return log::level::info;
+}
+
+// The database pool's figures in /metrics (the API does not see the pool).
+void append_pool_metrics(std::string& out, const db::pool_stats& ps) {
+  api::append_metric(out, "redoubt_db_pool_size", "gauge", "Open database connections.", ps.size);
+  api::append_metric(out, "redoubt_db_pool_in_use", "gauge", "Database connections in use.", ps.in_use);
+  api::append_metric(out, "redoubt_db_pool_waiting", "gauge", "Coroutines waiting for a connection.", ps.waiting);
+  api::append_metric(out, "redoubt_db_pool_acquire_timeouts_total", "counter", "Pool acquire timeouts.",
+                     ps.acquire_timeouts_total);
+  api::append_metric(out, "redoubt_db_connect_failures_total", "counter", "Failed database connects.",
+                     ps.connect_failures_total);
 }
 
 int fail(const std::string& what) {
@@ -96,8 +114,7 @@ int main(int argc, char** argv) {
   };
 
   auto pool = db::pool::create(io.get_executor(), config.database);
-  storage::repository repo(pool);
-  auto version = asio::co_spawn(io, repo.schema_version(), asio::use_future).get();
+  auto version = asio::co_spawn(io, storage::schema_version(*pool), asio::use_future).get();
   if (!version) {
     stop_all();
     return fail("cannot read the schema version: " + version.error().message);
@@ -139,22 +156,32 @@ int main(int argc, char** argv) {
           b->publish_ephemeral(room, except_user, *frame);
         }});
   }
-  chat::message_writer writer(io.get_executor(), repo, hub, config.limits.group_commit_max_batch,
+  storage::account_repository account_rows(pool);
+  storage::room_repository room_rows(pool);
+  storage::message_repository message_rows(pool);
+  storage::audit_repository audit_rows(pool);
+  storage::outbox_repository outbox_rows(pool);
+  audit::recorder audit_log(audit_rows);
+  chat::message_writer writer(io.get_executor(), message_rows, hub, config.limits.group_commit_max_batch,
                               config.limits.group_commit_writers);
   writer.start();
-  chat::service chat_service(repo, hub, writer, config.limits);
-  auth::accounts accounts(repo, config.auth, std::move(*policy));
+  chat::service chat_service(room_rows, message_rows, audit_log, hub, writer, config.limits);
+  auth::accounts accounts(account_rows, audit_log, config.auth, std::move(*policy));
+  std::map<std::string, std::string> checkpoint_keys;
+  if (!config.jobs.signing_public_key.empty())
+    checkpoint_keys.emplace(crypto::signing_key_id(config.jobs.signing_public_key), config.jobs.signing_public_key);
+  auth::admin administration(account_rows, audit_log, std::move(checkpoint_keys));
   // Background jobs: outbox rows go to JetStream as signed envelopes (needs the broker).
   std::unique_ptr<queue::outbox_relay> relay;
   if (bus) {
-    relay = std::make_unique<queue::outbox_relay>(io.get_executor(), repo, *bus, config.jobs);
+    relay = std::make_unique<queue::outbox_relay>(io.get_executor(), outbox_rows, *bus, config.jobs);
     accounts.set_job_listener([r = relay.get()] { r->notify(); });
     relay->start();
   }
   // Signed audit checkpoints need the server's signing key (jobs.signing_key_file).
-  std::unique_ptr<storage::audit_checkpointer> checkpointer;
+  std::unique_ptr<audit::audit_checkpointer> checkpointer;
   if (!config.jobs.signing_key.reveal().empty()) {
-    checkpointer = std::make_unique<storage::audit_checkpointer>(io.get_executor(), repo, config.jobs.signing_key,
+    checkpointer = std::make_unique<audit::audit_checkpointer>(io.get_executor(), audit_rows, config.jobs.signing_key,
                                                                  config.jobs.signing_public_key,
                                                                  config.jobs.audit_checkpoint_interval);
     checkpointer->start();
@@ -176,8 +203,10 @@ int main(int argc, char** argv) {
   }
   std::optional<api::router> router;
   try {  // loads server.web_root into memory
-    router.emplace(api::app_context{config, file_store.get(), attachment_rows, pool, repo, accounts, hub, writer,
-                                    chat_service, stats, relay ? &relay->stats() : nullptr});
+    router.emplace(api::app_context{config, file_store.get(), attachment_rows, accounts, administration, audit_log, hub,
+                                    writer, chat_service, stats, relay ? &relay->stats() : nullptr,
+                                    [pool]() { return storage::ping(*pool); },
+                                    [pool](std::string& out) { append_pool_metrics(out, pool->stats()); }});
   } catch (const std::exception& e) {
     stop_all();
     return fail(e.what());

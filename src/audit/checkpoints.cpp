@@ -1,4 +1,4 @@
-#include "storage/audit_checkpoints.hpp"
+#include "audit/checkpoints.hpp"
 
 #include <atomic>
 
@@ -13,7 +13,7 @@
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
 
-namespace redoubt::storage {
+namespace redoubt::audit {
 namespace asio = boost::asio;
 
 std::string audit_checkpoint_message(std::int64_t audit_id, std::string_view audit_hash,
@@ -27,34 +27,34 @@ std::string audit_checkpoint_message(std::int64_t audit_id, std::string_view aud
   return m;
 }
 
-asio::awaitable<result<std::optional<audit_head>>> checkpoint_audit_log(
-    repository& repo, const secret_string& secret_key, std::string_view public_key) {
-  auto head = co_await repo.audit_log_head();
-  if (!head) co_return head.error();
-  if (!*head) co_return std::optional<audit_head>{};
-  const auto& h = **head;
+asio::awaitable<result<std::optional<head>>> checkpoint_audit_log(
+    log_store& store, const secret_string& secret_key, std::string_view public_key) {
+  auto newest = co_await store.newest_head();
+  if (!newest) co_return newest.error();
+  if (!*newest) co_return std::optional<head>{};
+  const auto& h = **newest;
   // Ed25519 signing takes microseconds: fine on an I/O thread.
   auto signature = crypto::to_hex(crypto::sign_detached(
       secret_key, audit_checkpoint_message(h.audit_id, h.audit_hash, h.signed_at)));
-  auto added = co_await repo.add_audit_checkpoint(h, crypto::signing_key_id(public_key), signature);
+  auto added = co_await store.add_checkpoint(h, crypto::signing_key_id(public_key), signature);
   if (!added) co_return added.error();
-  if (!*added) co_return std::optional<audit_head>{};
-  co_return *head;
+  if (!*added) co_return std::optional<head>{};
+  co_return *newest;
 }
 
 struct audit_checkpointer::impl {
-  impl(asio::any_io_executor ex, repository& r, secret_string sk, std::string pk,
+  impl(asio::any_io_executor ex, log_store& s, secret_string sk, std::string pk,
        std::chrono::seconds every)
       : strand(asio::make_strand(ex)),
         timer(strand),
-        repo(r),
+        store(s),
         secret_key(std::move(sk)),
         public_key(std::move(pk)),
         interval(every) {}
 
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;
-  repository& repo;
+  log_store& store;
   secret_string secret_key;
   std::string public_key;
   std::chrono::seconds interval;
@@ -65,7 +65,7 @@ namespace {
 
 asio::awaitable<void> checkpoint_loop(std::shared_ptr<audit_checkpointer::impl> self) {
   while (!self->stopped.load()) {
-    auto made = co_await checkpoint_audit_log(self->repo, self->secret_key, self->public_key);
+    auto made = co_await checkpoint_audit_log(self->store, self->secret_key, self->public_key);
     if (!made) {
       log::warn("audit_checkpoint_failed", {{"error", made.error().message}});
     } else if (*made) {
@@ -81,10 +81,10 @@ asio::awaitable<void> checkpoint_loop(std::shared_ptr<audit_checkpointer::impl> 
 
 }  // namespace
 
-audit_checkpointer::audit_checkpointer(asio::any_io_executor ex, repository& repo,
+audit_checkpointer::audit_checkpointer(asio::any_io_executor ex, log_store& store,
                                        secret_string secret_key, std::string public_key,
                                        std::chrono::seconds interval)
-    : impl_(std::make_shared<impl>(std::move(ex), repo, std::move(secret_key),
+    : impl_(std::make_shared<impl>(std::move(ex), store, std::move(secret_key),
                                    std::move(public_key), interval)) {}
 
 audit_checkpointer::~audit_checkpointer() {
@@ -141,41 +141,4 @@ std::string_view status_name(checkpoint_status s) {
   }
 }
 
-asio::awaitable<result<checkpoint_report>> verify_audit_checkpoints(
-    db::connection& conn, const std::map<std::string, std::string>& trusted) {
-  auto r = co_await conn.query(
-      "SELECT c.audit_id, c.audit_hash, c.signed_at, c.key_id, c.signature, a.hash "
-      "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.audit_id");
-  if (!r) co_return r.error();
-  checkpoint_report report;
-  report.checkpoints = r->size();
-  for (int i = 0; i < r->size(); ++i) {
-    stored_checkpoint c{r->int64(i, 0),
-                        std::string(r->text(i, 1)),
-                        std::string(r->text(i, 2)),
-                        std::string(r->text(i, 3)),
-                        std::string(r->text(i, 4)),
-                        std::nullopt};
-    if (!r->is_null(i, 5)) c.row_hash = std::string(r->text(i, 5));
-    const auto status = check_checkpoint(c, trusted);
-    if (status == checkpoint_status::unknown_key) {
-      ++report.unchecked;
-    } else if (status != checkpoint_status::ok) {
-      report.problems.push_back("checkpoint of row " + std::to_string(c.audit_id) + " signed " +
-                                c.signed_at + ": " + std::string(describe(status)));
-    } else {
-      ++report.verified;
-      report.newest_verified_id = c.audit_id;
-      report.newest_verified_at = c.signed_at;
-    }
-  }
-  if (report.newest_verified_id) {
-    const db::params newest{std::to_string(*report.newest_verified_id)};
-    auto after = co_await conn.query("SELECT count(*) FROM audit_log WHERE id > $1", newest);
-    if (!after) co_return after.error();
-    report.rows_after_newest = after->int64(0, 0);
-  }
-  co_return report;
-}
-
-}  // namespace redoubt::storage
+}  // namespace redoubt::audit

@@ -13,8 +13,10 @@ namespace redoubt::auth {
 namespace json = boost::json;
 namespace asio = boost::asio;
 
-accounts::accounts(storage::repository& repo, const auth_settings& settings, password_policy policy)
-    : repo_(repo),
+accounts::accounts(account_store& store, audit::recorder& audit, const auth_settings& settings,
+                   password_policy policy)
+    : store_(store),
+      audit_(audit),
       settings_(settings),
       policy_(std::move(policy)),
       hash_pool_(static_cast<std::size_t>(std::max(1, settings.hash_threads))),
@@ -56,7 +58,7 @@ awaitable<result<new_session>> accounts::open_session(const chat::user& account,
   new_session s;
   s.account = account;
   s.token = secret_string(crypto::random_token());
-  auto id = co_await repo_.create_session(account.id, crypto::token_hash(s.token.reveal()),
+  auto id = co_await store_.create_session(account.id, crypto::token_hash(s.token.reveal()),
                                           settings_.session_absolute_timeout.count(),
                                           client.user_agent, client.ip);
   if (!id) co_return id.error();
@@ -76,16 +78,16 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
   if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
   auto h = co_await hash(password);
   if (!h) co_return h.error();
-  auto user = co_await repo_.create_user(username, email, *h, false, client.request_id);
+  auto user = co_await store_.create_user(username, email, *h, false, client.request_id);
   if (!user) {
     if (user.error().code == errc::already_exists)
       co_return make_error(errc::already_exists, "username or email already registered");
     co_return user.error();
   }
   {
-    const storage::audit_entry audit_record{user->id, "user.register", "user:" + std::to_string(user->id), client.ip,
+    const audit::entry audit_record{user->id, "user.register", "user:" + std::to_string(user->id), client.ip,
                         client.request_id, "ok", user->is_admin ? R"({"admin":true})" : "{}"};
-    co_await repo_.audit(audit_record);
+    co_await audit_.record(audit_record);
   }
   log::info("user_registered", {{"user_id", user->id}, {"admin", user->is_admin}, {"request_id", client.request_id}});
   if (on_job_queued_) on_job_queued_();
@@ -104,25 +106,25 @@ bool plausible_token(std::string_view t) {
 awaitable<result<void>> accounts::verify_email(std::string_view token, const client_info& client) {
   std::optional<chat::user_id> user;
   if (plausible_token(token)) {
-    auto r = co_await repo_.consume_verification_token(crypto::token_hash(token));
+    auto r = co_await store_.consume_verification_token(crypto::token_hash(token));
     if (!r) co_return r.error();
     user = *r;
   }
-  const storage::audit_entry audit_record{user, "user.verify_email", user ? "user:" + std::to_string(*user) : "-",
+  const audit::entry audit_record{user, "user.verify_email", user ? "user:" + std::to_string(*user) : "-",
                                           client.ip, client.request_id, user ? "ok" : "rejected"};
-  co_await repo_.audit(audit_record);
+  co_await audit_.record(audit_record);
   if (!user) co_return make_error(errc::invalid_argument, "the link is invalid, used or expired");
   co_return result<void>{};
 }
 
 awaitable<result<void>> accounts::request_password_reset(const std::string& email, const client_info& client) {
   if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "email address is not valid");
-  auto queued = co_await repo_.enqueue_job_for_email("password_reset", email, client.request_id);
+  auto queued = co_await store_.enqueue_job_for_email("password_reset", email, client.request_id);
   if (!queued) co_return queued.error();
   // Whether an account exists is in the audit log, never in the answer.
-  const storage::audit_entry audit_record{std::nullopt, "user.password_reset_request", "-", client.ip,
+  const audit::entry audit_record{std::nullopt, "user.password_reset_request", "-", client.ip,
                                           client.request_id, *queued ? "ok" : "no_account"};
-  co_await repo_.audit(audit_record);
+  co_await audit_.record(audit_record);
   if (*queued && on_job_queued_) on_job_queued_();
   co_return result<void>{};
 }
@@ -132,18 +134,18 @@ awaitable<result<void>> accounts::reset_password(std::string_view token, const s
   const auto invalid = make_error(errc::invalid_argument, "the link is invalid, used or expired");
   if (!plausible_token(token)) co_return invalid;
   auto hash_of_token = crypto::token_hash(token);
-  auto owner = co_await repo_.email_token_owner("password_reset", hash_of_token);
+  auto owner = co_await store_.email_token_owner("password_reset", hash_of_token);
   if (!owner) co_return owner.error();
   if (!*owner) co_return invalid;
   if (auto ok = policy_.check(password.reveal(), (*owner)->username); !ok) co_return ok.error();
   auto h = co_await hash(password);
   if (!h) co_return h.error();
-  auto user = co_await repo_.consume_reset_token(hash_of_token, *h);
+  auto user = co_await store_.consume_reset_token(hash_of_token, *h);
   if (!user) co_return user.error();
-  const storage::audit_entry audit_record{*user, "user.password_reset",
+  const audit::entry audit_record{*user, "user.password_reset",
                                           *user ? "user:" + std::to_string(**user) : "-", client.ip,
                                           client.request_id, *user ? "ok" : "rejected"};
-  co_await repo_.audit(audit_record);
+  co_await audit_.record(audit_record);
   if (!*user) co_return invalid;
   log::info("password_reset", {{"user_id", **user}, {"request_id", client.request_id}});
   co_return result<void>{};
@@ -156,27 +158,27 @@ awaitable<result<void>> accounts::change_password(const chat::session_info& sess
   std::chrono::seconds retry{1};
   if (!login_by_name_.allow(name, &retry))
     co_return make_error(errc::resource_exhausted, "too many attempts; try again later");
-  auto creds = co_await repo_.find_credentials(name);
+  auto creds = co_await store_.find_credentials(name);
   if (!creds) co_return creds.error();
   if (!*creds) co_return make_error(errc::unauthenticated, "not signed in");
   if (!co_await verify(current, (*creds)->password_hash)) {
-    const storage::audit_entry denied{session.account.id, "user.password_change",
+    const audit::entry denied{session.account.id, "user.password_change",
                                       "user:" + std::to_string(session.account.id), client.ip, client.request_id,
                                       "denied"};
-    co_await repo_.audit(denied);
+    co_await audit_.record(denied);
     co_return make_error(errc::permission_denied, "the current password is wrong");
   }
   if (auto ok = policy_.check(next.reveal(), name); !ok) co_return ok.error();
   auto h = co_await hash(next);
   if (!h) co_return h.error();
   const std::optional<std::int64_t> keep = end_other_sessions ? std::optional<std::int64_t>(session.id) : std::nullopt;
-  auto ok = co_await repo_.change_password(session.account.id, *h, keep);
+  auto ok = co_await store_.change_password(session.account.id, *h, keep);
   if (!ok) co_return ok.error();
   json::object details{{"ended_other_sessions", end_other_sessions}};
-  const storage::audit_entry done{session.account.id, "user.password_change",
+  const audit::entry done{session.account.id, "user.password_change",
                                   "user:" + std::to_string(session.account.id), client.ip, client.request_id, "ok",
                                   json::serialize(details)};
-  co_await repo_.audit(done);
+  co_await audit_.record(done);
   co_return result<void>{};
 }
 
@@ -184,12 +186,12 @@ awaitable<result<chat::user>> accounts::set_display_name(const chat::session_inf
                                                          const client_info& client) {
   auto clean = proto::validate_display_name(name);
   if (!clean) co_return clean.error();
-  auto user = co_await repo_.set_display_name(session.account.id, *clean);
+  auto user = co_await store_.set_display_name(session.account.id, *clean);
   if (!user) co_return user.error();
   if (!*user) co_return make_error(errc::unauthenticated, "not signed in");
-  const storage::audit_entry entry{session.account.id, "user.set_display_name",
+  const audit::entry entry{session.account.id, "user.set_display_name",
                                    "user:" + std::to_string(session.account.id), client.ip, client.request_id};
-  co_await repo_.audit(entry);
+  co_await audit_.record(entry);
   co_return std::move(**user);
 }
 
@@ -201,10 +203,10 @@ awaitable<result<chat::user>> accounts::create_admin(const std::string& username
   if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
   auto h = co_await hash(password);
   if (!h) co_return h.error();
-  auto user = co_await repo_.create_user(username, email, *h, true);
+  auto user = co_await store_.create_user(username, email, *h, true, "");
   if (user) {
-    const storage::audit_entry audit_record{std::nullopt, "user.create_admin", "user:" + std::to_string(user->id), "", "cli"};
-    co_await repo_.audit(audit_record);
+    const audit::entry audit_record{std::nullopt, "user.create_admin", "user:" + std::to_string(user->id), "", "cli"};
+    co_await audit_.record(audit_record);
   }
   co_return user;
 }
@@ -215,14 +217,14 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
   std::chrono::seconds retry{0};
   if (!login_by_ip_.allow(client.ip, &retry) || !login_by_name_.allow(username, &retry)) {
     {
-    const storage::audit_entry audit_record{std::nullopt, "auth.login", "username:" + username.substr(0, 32), client.ip,
+    const audit::entry audit_record{std::nullopt, "auth.login", "username:" + username.substr(0, 32), client.ip,
                           client.request_id, "throttled"};
-    co_await repo_.audit(audit_record);
+    co_await audit_.record(audit_record);
   }
     co_return make_error(errc::resource_exhausted, "too many login attempts; retry in " +
                                                         std::to_string(retry.count()) + " s");
   }
-  auto creds = co_await repo_.find_credentials(username);
+  auto creds = co_await store_.find_credentials(username);
   if (!creds) co_return creds.error();
   // Unknown users cost the same hashing time as known ones: no username oracle by timing.
   std::string stored = *creds ? (*creds)->password_hash
@@ -231,22 +233,22 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
   bool ok = co_await verify(password, stored);
   if (!ok || !*creds || (*creds)->account.disabled) {
     {
-    const storage::audit_entry audit_record{*creds ? std::optional((*creds)->account.id) : std::nullopt, "auth.login",
+    const audit::entry audit_record{*creds ? std::optional((*creds)->account.id) : std::nullopt, "auth.login",
                           "username:" + username.substr(0, 32), client.ip, client.request_id, "denied"};
-    co_await repo_.audit(audit_record);
+    co_await audit_.record(audit_record);
   }
     co_return make_error(errc::unauthenticated, "wrong username or password");
   }
   const auto& account = (*creds)->account;
   if (crypto::password_needs_rehash(stored, settings_.argon2_opslimit, settings_.argon2_memlimit_kib * 1024)) {
-    if (auto h = co_await hash(password)) co_await repo_.update_password_hash(account.id, *h);
+    if (auto h = co_await hash(password)) co_await store_.update_password_hash(account.id, *h);
   }
   auto s = co_await open_session(account, client);
   if (s) {
     {
-    const storage::audit_entry audit_record{account.id, "auth.login", "session:" + std::to_string(s->session_id), client.ip,
+    const audit::entry audit_record{account.id, "auth.login", "session:" + std::to_string(s->session_id), client.ip,
                           client.request_id, "ok"};
-    co_await repo_.audit(audit_record);
+    co_await audit_.record(audit_record);
   }
   }
   co_return s;
@@ -254,20 +256,38 @@ awaitable<result<new_session>> accounts::login(const std::string& username_in, c
 
 awaitable<result<chat::session_info>> accounts::authenticate(std::string_view token) {
   if (token.empty() || token.size() > 128) co_return make_error(errc::unauthenticated, "not signed in");
-  auto s = co_await repo_.find_session(crypto::token_hash(token), settings_.session_idle_timeout.count());
+  auto s = co_await store_.find_session(crypto::token_hash(token), settings_.session_idle_timeout.count());
   if (!s) co_return s.error();
   if (!*s) co_return make_error(errc::unauthenticated, "not signed in");
   co_return std::move(**s);
 }
 
 awaitable<result<void>> accounts::logout(const chat::session_info& session, const client_info& client) {
-  auto r = co_await repo_.revoke_session(session.account.id, session.id);
+  auto r = co_await store_.revoke_session(session.account.id, session.id);
   if (!r) co_return r.error();
   {
-    const storage::audit_entry audit_record{session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
+    const audit::entry audit_record{session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
                         client.request_id, "ok"};
-    co_await repo_.audit(audit_record);
+    co_await audit_.record(audit_record);
   }
+  co_return result<void>{};
+}
+
+}  // namespace redoubt::auth
+
+namespace redoubt::auth {
+
+awaitable<result<std::vector<chat::session_info>>> accounts::sessions(const chat::session_info& session) {
+  co_return co_await store_.list_sessions(session.account.id);
+}
+
+awaitable<result<void>> accounts::revoke_session(const chat::session_info& session, std::int64_t session_id,
+                                                 const client_info& client) {
+  auto revoked = co_await store_.revoke_session(session.account.id, session_id);
+  if (!revoked) co_return revoked.error();
+  if (!*revoked) co_return make_error(errc::not_found, "session not found");
+  const audit::origin from{client.ip, client.request_id};
+  co_await audit_.record(session.account.id, "session.revoke", audit::target("session", session_id), from);
   co_return result<void>{};
 }
 

@@ -11,13 +11,14 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "audit/recorder.hpp"
+#include "auth/account_store.hpp"
 #include "auth/password_policy.hpp"
 #include "auth/rate_limit.hpp"
 #include "base/config.hpp"
 #include "base/errc.hpp"
 #include "base/secret.hpp"
-#include "chat/model.hpp"
-#include "storage/repository.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::auth {
 
@@ -38,7 +39,7 @@ struct client_info {
 
 class accounts {
  public:
-  accounts(storage::repository& repo, const auth_settings& settings, password_policy policy);
+  accounts(account_store& store, audit::recorder& audit, const auth_settings& settings, password_policy policy);
   ~accounts();
 
   awaitable<result<new_session>> register_user(const std::string& username, const std::string& email,
@@ -67,6 +68,11 @@ class accounts {
   awaitable<result<chat::user>> set_display_name(const chat::session_info& session, const std::string& name,
                                                  const client_info& client);
 
+  // The signed-in user's open sessions, and ending one of them (not_found when it is not theirs).
+  awaitable<result<std::vector<chat::session_info>>> sessions(const chat::session_info& session);
+  awaitable<result<void>> revoke_session(const chat::session_info& session, std::int64_t session_id,
+                                         const client_info& client);
+
   void shutdown();
 
   // Called after a transaction that queued a background job (wakes the outbox relay).
@@ -77,7 +83,8 @@ class accounts {
   awaitable<bool> verify(const secret_string& password, std::string hash);
   awaitable<result<new_session>> open_session(const chat::user& account, const client_info& client);
 
-  storage::repository& repo_;
+  account_store& store_;
+  audit::recorder& audit_;
   const auth_settings& settings_;
   password_policy policy_;
   boost::asio::thread_pool hash_pool_;

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "base/errc.hpp"
-#include "chat/model.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::auth {
 

@@ -12,7 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "chat/model.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::chat {
 

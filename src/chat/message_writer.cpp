@@ -12,15 +12,14 @@
 
 #include "base/log.hpp"
 #include "proto/render.hpp"
-#include "storage/repository.hpp"
 
 namespace redoubt::chat {
 namespace asio = boost::asio;
 
-message_writer::message_writer(asio::any_io_executor ex, storage::repository& repo, hub& live,
+message_writer::message_writer(asio::any_io_executor ex, message_store& store, hub& live,
                                std::size_t max_batch, int writers)
     : strand_(asio::make_strand(ex)),
-      repo_(repo),
+      store_(store),
       hub_(live),
       max_batch_(std::max<std::size_t>(1, max_batch)),
       writers_(std::max(1, writers)),
@@ -117,7 +116,7 @@ asio::awaitable<void> message_writer::write_batch(std::vector<pending> batch) {
 
   result<std::vector<post_outcome>> outcome = make_error(errc::internal, "not written");
   for (int attempt = 0; attempt < 3; ++attempt) {
-    outcome = co_await repo_.post_batch(requests);
+    outcome = co_await store_.post_batch(requests);
     if (outcome || outcome.error().code != errc::conflict) break;
   }
   if (!outcome) {

@@ -17,11 +17,9 @@
 
 #include "base/errc.hpp"
 #include "chat/hub.hpp"
-#include "chat/model.hpp"
+#include "chat/message_store.hpp"
+#include "model/model.hpp"
 
-namespace redoubt::storage {
-class repository;
-}
 
 namespace redoubt::chat {
 
@@ -42,7 +40,7 @@ class message_writer {
   };
   using completion = std::unique_ptr<completion_base>;
 
-  message_writer(boost::asio::any_io_executor ex, storage::repository& repo, hub& live,
+  message_writer(boost::asio::any_io_executor ex, message_store& store, hub& live,
                  std::size_t max_batch, int writers);
 
   void start();
@@ -64,7 +62,7 @@ class message_writer {
   boost::asio::awaitable<void> write_batch(std::vector<pending> batch);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
-  storage::repository& repo_;
+  message_store& store_;
   hub& hub_;
   std::size_t max_batch_;
   int writers_;

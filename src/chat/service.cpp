@@ -9,14 +9,14 @@
 namespace redoubt::chat {
 
 awaitable<result<auth::room_facts>> service::facts(room_id room, user_id who) {
-  auto r = co_await repo_.get_room(room, who);
+  auto r = co_await rooms_.get_room(room, who);
   if (!r) co_return r.error();
   if (!*r) co_return make_error(errc::not_found, "room not found");
   co_return auth::room_facts{(*r)->kind, (*r)->my_role};
 }
 
 awaitable<void> service::publish_event(room_id room, seq_t seq) {
-  auto e = co_await repo_.event_at(room, seq);
+  auto e = co_await messages_.event_at(room, seq);
   if (e && *e)
     hub_.publish(room, seq, std::make_shared<const std::string>(proto::room_event_frame(**e)));
 }
@@ -101,19 +101,20 @@ awaitable<result<room>> service::create_room(const auth::actor& who, room_kind k
   if (!n) co_return n.error();
   auto t = valid_topic(topic, limits_.max_topic_chars);
   if (!t) co_return t.error();
-  auto r = co_await repo_.create_room(kind, *n, *t, who.id);
+  auto r = co_await rooms_.create_room(kind, *n, *t, who.id);
   if (!r && r.error().code == errc::already_exists)
     co_return make_error(errc::already_exists, "a room with this name exists");
+  if (r) hub_.member_added(r->id, who.id, 1);
   co_return r;
 }
 
 awaitable<result<room>> service::open_direct(const auth::actor& who, const std::string& other_username) {
   const auto other_name = proto::ascii_lower(other_username);
-  auto other = co_await repo_.find_user(other_name);
+  auto other = co_await rooms_.find_user(other_name);
   if (!other) co_return other.error();
   if (!*other || (*other)->disabled) co_return make_error(errc::not_found, "user not found");
   if ((*other)->id == who.id) co_return make_error(errc::invalid_argument, "cannot message yourself");
-  auto r = co_await repo_.open_direct(who.id, (*other)->id);
+  auto r = co_await rooms_.open_direct(who.id, (*other)->id);
   if (!r) co_return r.error();
   // Both members follow the conversation live from its first event on.
   hub_.member_added(r->id, who.id, r->last_seq + 1);
@@ -122,7 +123,7 @@ awaitable<result<room>> service::open_direct(const auth::actor& who, const std::
 }
 
 awaitable<result<room>> service::get_room(const auth::actor& who, room_id id) {
-  auto r = co_await repo_.get_room(id, who.id);
+  auto r = co_await rooms_.get_room(id, who.id);
   if (!r) co_return r.error();
   if (!*r) co_return make_error(errc::not_found, "room not found");
   if (auto ok = auth::authorize(who, auth::action::view_room, {(*r)->kind, (*r)->my_role}); !ok)
@@ -131,25 +132,25 @@ awaitable<result<room>> service::get_room(const auth::actor& who, room_id id) {
 }
 
 awaitable<result<std::vector<room>>> service::my_rooms(const auth::actor& who) {
-  co_return co_await repo_.rooms_of(who.id);
+  co_return co_await rooms_.rooms_of(who.id);
 }
 
 awaitable<result<std::vector<room>>> service::public_rooms(const auth::actor& who) {
-  co_return co_await repo_.public_rooms(who.id);
+  co_return co_await rooms_.public_rooms(who.id);
 }
 
 awaitable<result<std::vector<member>>> service::members(const auth::actor& who, room_id id) {
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::read_history, *f); !ok) co_return ok.error();
-  co_return co_await repo_.members(id);
+  co_return co_await rooms_.members(id);
 }
 
 awaitable<result<room>> service::join(const auth::actor& who, room_id id) {
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::join, *f); !ok) co_return ok.error();
-  auto seq = co_await repo_.add_member(id, who.id, room_role::member, who.id);
+  auto seq = co_await rooms_.add_member(id, who.id, room_role::member, who.id);
   if (!seq) co_return seq.error();
   if (*seq) {
     hub_.member_added(id, who.id, **seq);
@@ -162,7 +163,7 @@ awaitable<result<void>> service::leave(const auth::actor& who, room_id id) {
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::leave, *f); !ok) co_return ok.error();
-  auto seq = co_await repo_.remove_member(id, who.id, who.id);
+  auto seq = co_await rooms_.remove_member(id, who.id, who.id);
   if (!seq) co_return seq.error();
   if (*seq) {
     co_await publish_event(id, **seq);
@@ -176,10 +177,10 @@ awaitable<result<void>> service::invite(const auth::actor& who, room_id id, cons
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::invite, *f); !ok) co_return ok.error();
   const auto other_name = proto::ascii_lower(username);
-  auto other = co_await repo_.find_user(other_name);
+  auto other = co_await rooms_.find_user(other_name);
   if (!other) co_return other.error();
   if (!*other || (*other)->disabled) co_return make_error(errc::not_found, "user not found");
-  auto seq = co_await repo_.add_member(id, (*other)->id, room_role::member, who.id);
+  auto seq = co_await rooms_.add_member(id, (*other)->id, room_role::member, who.id);
   if (!seq) co_return seq.error();
   if (!*seq) co_return make_error(errc::already_exists, "already a member");
   hub_.member_added(id, (*other)->id, **seq);
@@ -193,7 +194,7 @@ awaitable<result<void>> service::set_topic(const auth::actor& who, room_id id, s
   if (auto ok = auth::authorize(who, auth::action::set_topic, *f); !ok) co_return ok.error();
   auto t = valid_topic(topic, limits_.max_topic_chars);
   if (!t) co_return t.error();
-  auto seq = co_await repo_.set_topic(id, *t, who.id);
+  auto seq = co_await rooms_.set_topic(id, *t, who.id);
   if (!seq) co_return seq.error();
   co_await publish_event(id, *seq);
   co_return result<void>{};
@@ -205,44 +206,48 @@ awaitable<result<void>> service::set_retention(const auth::actor& who, room_id i
   if (auto ok = auth::authorize(who, auth::action::set_retention, *f); !ok) co_return ok.error();
   if (days < 0 || days > 36500)
     co_return make_error(errc::invalid_argument, "retention_days must be 1-36500, or null to keep messages");
-  co_return co_await repo_.set_retention(id, static_cast<int>(days), who.id);
+  co_return co_await rooms_.set_retention(id, static_cast<int>(days), who.id);
 }
 
 awaitable<result<void>> service::set_member_role(const auth::actor& who, room_id id, user_id member,
-                                                 room_role role) {
+                                                 room_role role, const audit::origin& from) {
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::set_member_role, *f); !ok) co_return ok.error();
-  auto current = co_await repo_.role_of(id, member);
+  auto current = co_await rooms_.role_of(id, member);
   if (!current) co_return current.error();
   if (*current == room_role::none) co_return make_error(errc::not_found, "member not found");
   if (auto ok = auth::authorize_role_change(who, *f, *current, role); !ok) co_return ok.error();
   if (*current == role) co_return result<void>{};
   if (*current == room_role::owner) {
-    auto owners = co_await repo_.owner_count(id);
+    auto owners = co_await rooms_.owner_count(id);
     if (!owners) co_return owners.error();
     if (*owners <= 1) co_return make_error(errc::failed_precondition, "a room needs at least one owner");
   }
-  auto seq = co_await repo_.set_role(id, member, role, who.id);
+  auto seq = co_await rooms_.set_role(id, member, role, who.id);
   if (!seq) co_return seq.error();
   if (!*seq) co_return make_error(errc::not_found, "member not found");
   co_await publish_event(id, **seq);
+  co_await audit_.record(who.id, "room.set_role",
+                         audit::member_target(id, member) + " role:" + std::string(to_string(role)), from);
   co_return result<void>{};
 }
 
-awaitable<result<void>> service::remove_member(const auth::actor& who, room_id id, user_id member) {
+awaitable<result<void>> service::remove_member(const auth::actor& who, room_id id, user_id member,
+                                               const audit::origin& from) {
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (member == who.id) co_return make_error(errc::invalid_argument, "use leave to leave a room");
-  auto current = co_await repo_.role_of(id, member);
+  auto current = co_await rooms_.role_of(id, member);
   if (!current) co_return current.error();
   if (auto ok = auth::authorize_member_removal(who, *f, *current); !ok) co_return ok.error();
   if (*current == room_role::none) co_return make_error(errc::not_found, "member not found");
-  auto seq = co_await repo_.remove_member(id, member, who.id);
+  auto seq = co_await rooms_.remove_member(id, member, who.id);
   if (!seq) co_return seq.error();
   if (!*seq) co_return make_error(errc::not_found, "member not found");
   co_await publish_event(id, **seq);
   hub_.member_removed(id, member, **seq);
+  co_await audit_.record(who.id, "room.remove_member", audit::member_target(id, member), from);
   co_return result<void>{};
 }
 
@@ -255,7 +260,7 @@ awaitable<result<history_page>> service::history(const auth::actor& who, room_id
     co_return make_error(errc::invalid_argument,
                          "limit must be 1.." + std::to_string(limits_.history_page_max));
   if (before < 0) co_return make_error(errc::invalid_argument, "before must be >= 0");
-  auto rows = co_await repo_.history(id, before, limit);
+  auto rows = co_await messages_.history(id, before, limit);
   if (!rows) co_return rows.error();
   history_page page;
   if (static_cast<int>(rows->size()) == limit && !rows->empty()) page.next_before = rows->back().seq;
@@ -267,14 +272,14 @@ awaitable<result<void>> service::mark_read(const auth::actor& who, room_id id, s
   auto f = co_await facts(id, who.id);
   if (!f) co_return f.error();
   if (auto ok = auth::authorize(who, auth::action::post, *f); !ok) co_return ok.error();
-  co_return co_await repo_.set_read(id, who.id, seq);
+  co_return co_await rooms_.set_read(id, who.id, seq);
 }
 
 // Loads a message and decides `what` on it. Whoever may not see the room learns nothing about
 // the message either: every refusal for a non-member is not_found.
 awaitable<result<message>> service::authorized_message(const auth::actor& who, message_id id,
                                                        auth::action what) {
-  auto m = co_await repo_.get_message(id);
+  auto m = co_await messages_.get_message(id);
   if (!m) co_return m.error();
   if (!*m) co_return make_error(errc::not_found, "message not found");
   auto f = co_await facts((*m)->room, who.id);
@@ -293,24 +298,23 @@ awaitable<result<edit_outcome>> service::edit(const auth::actor& who, message_id
   if (!m) co_return m.error();
   auto valid = proto::validate_body(body, limits_.max_message_body_chars);
   if (!valid) co_return valid.error();
-  edit_outcome out;
-  auto r = co_await repo_.edit_message(id, *valid, who.id, out.edited_at);
+  auto r = co_await messages_.edit_message(id, *valid, who.id);
   if (!r) co_return r.error();
   if (!*r) co_return make_error(errc::not_found, "message not found");
-  out.room = (*r)->first;
-  out.seq = (*r)->second;
+  edit_outcome out = std::move(**r);
   co_await publish_event(out.room, out.seq);
   co_return out;
 }
 
-awaitable<result<edit_outcome>> service::remove(const auth::actor& who, message_id id) {
+awaitable<result<edit_outcome>> service::remove(const auth::actor& who, message_id id, const audit::origin& from) {
   auto m = co_await authorized_message(who, id, auth::action::delete_message);
   if (!m) co_return m.error();
-  auto r = co_await repo_.delete_message(id, who.id);
+  auto r = co_await messages_.delete_message(id, who.id);
   if (!r) co_return r.error();
   if (!*r) co_return make_error(errc::not_found, "message not found");
-  edit_outcome out{(*r)->first, (*r)->second, {}};
+  edit_outcome out = std::move(**r);
   co_await publish_event(out.room, out.seq);
+  co_await audit_.record(who.id, "message.delete", audit::target("message", id), from);
   co_return out;
 }
 
@@ -323,16 +327,16 @@ awaitable<result<edit_outcome>> service::react(const auth::actor& who, message_i
   auto m = co_await authorized_message(who, id, auth::action::post);
   if (!m) co_return m.error();
   if (m->deleted) co_return make_error(errc::not_found, "message not found");
-  auto r = co_await repo_.set_reaction(id, who.id, emoji, add);
+  auto r = co_await messages_.set_reaction(id, who.id, emoji, add);
   if (!r) co_return r.error();
   if (!*r) co_return edit_outcome{m->room, 0, {}};  // nothing changed: idempotent
-  edit_outcome out{(*r)->first, (*r)->second, {}};
+  edit_outcome out = std::move(**r);
   co_await publish_event(out.room, out.seq);
   co_return out;
 }
 
-awaitable<result<std::vector<storage::replay_item>>> service::replay(room_id room, seq_t after, int limit) {
-  co_return co_await repo_.replay(room, after, limit);
+awaitable<result<std::vector<replay_item>>> service::replay(room_id room, seq_t after, int limit) {
+  co_return co_await messages_.replay(room, after, limit);
 }
 
 }  // namespace redoubt::chat

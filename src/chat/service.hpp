@@ -9,13 +9,15 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "audit/recorder.hpp"
 #include "auth/policy.hpp"
 #include "base/config.hpp"
 #include "base/errc.hpp"
 #include "chat/hub.hpp"
+#include "chat/message_store.hpp"
 #include "chat/message_writer.hpp"
-#include "chat/model.hpp"
-#include "storage/repository.hpp"
+#include "chat/room_store.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::chat {
 
@@ -27,16 +29,13 @@ struct history_page {
   std::optional<seq_t> next_before;
 };
 
-struct edit_outcome {
-  room_id room = 0;
-  seq_t seq = 0;
-  std::string edited_at;
-};
+using edit_outcome = message_change;
 
 class service {
  public:
-  service(storage::repository& repo, hub& live, message_writer& writer, const limits_settings& limits)
-      : repo_(repo), hub_(live), writer_(writer), limits_(limits) {}
+  service(room_store& rooms, message_store& messages, audit::recorder& audit, hub& live, message_writer& writer,
+          const limits_settings& limits)
+      : rooms_(rooms), messages_(messages), audit_(audit), hub_(live), writer_(writer), limits_(limits) {}
 
   // Loads what the policy needs about `room` for `who`; not_found when the room does not exist.
   awaitable<result<auth::room_facts>> facts(room_id room, user_id who);
@@ -59,22 +58,26 @@ class service {
   awaitable<result<void>> set_topic(const auth::actor& who, room_id room, std::string topic);
   // days 0 = keep messages; otherwise 1..36500.
   awaitable<result<void>> set_retention(const auth::actor& who, room_id room, std::int64_t days);
-  awaitable<result<void>> set_member_role(const auth::actor& who, room_id room, user_id member, room_role role);
-  awaitable<result<void>> remove_member(const auth::actor& who, room_id room, user_id member);
+  awaitable<result<void>> set_member_role(const auth::actor& who, room_id room, user_id member, room_role role,
+                                          const audit::origin& from);
+  awaitable<result<void>> remove_member(const auth::actor& who, room_id room, user_id member,
+                                        const audit::origin& from);
   awaitable<result<history_page>> history(const auth::actor& who, room_id room, seq_t before, int limit);
   awaitable<result<void>> mark_read(const auth::actor& who, room_id room, seq_t seq);
   awaitable<result<edit_outcome>> edit(const auth::actor& who, message_id id, std::string body);
-  awaitable<result<edit_outcome>> remove(const auth::actor& who, message_id id);
+  awaitable<result<edit_outcome>> remove(const auth::actor& who, message_id id, const audit::origin& from);
   awaitable<result<edit_outcome>> react(const auth::actor& who, message_id id, std::string emoji, bool add);
 
   // Raw event log access for the WebSocket gateway (which has checked membership).
-  awaitable<result<std::vector<storage::replay_item>>> replay(room_id room, seq_t after, int limit);
+  awaitable<result<std::vector<replay_item>>> replay(room_id room, seq_t after, int limit);
 
  private:
   awaitable<void> publish_event(room_id room, seq_t seq);
   awaitable<result<message>> authorized_message(const auth::actor& who, message_id id, auth::action what);
 
-  storage::repository& repo_;
+  room_store& rooms_;
+  message_store& messages_;
+  audit::recorder& audit_;
   hub& hub_;
   message_writer& writer_;
   const limits_settings& limits_;

@@ -1,4 +1,4 @@
-#include "chat/model.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::chat {
 

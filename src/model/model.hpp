@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace redoubt::chat {
@@ -115,6 +117,9 @@ struct post_request {
   std::vector<std::string> mentions;  // usernames parsed from the body
   std::vector<std::int64_t> attachments;  // ids of the author's unattached uploads in this room
 };
+
+// One entry of a replay, in seq order.
+using replay_item = std::variant<message, room_event>;
 
 enum class post_status { ok, duplicate, not_member, bad_reply, client_id_reused, bad_attachment };
 

@@ -5,7 +5,7 @@
 
 #include <boost/json/fwd.hpp>
 
-#include "chat/model.hpp"
+#include "model/model.hpp"
 
 namespace redoubt::proto {
 

@@ -16,18 +16,18 @@
 #include "base/log.hpp"
 #include "queue/envelope.hpp"
 #include "queue/event_bus.hpp"
-#include "storage/repository.hpp"
+#include "storage/outbox_repository.hpp"
 
 namespace redoubt::queue {
 namespace asio = boost::asio;
 
 struct outbox_relay::impl : std::enable_shared_from_this<impl> {
-  impl(asio::any_io_executor ex, storage::repository& r, event_bus& b, const jobs_settings& s)
+  impl(asio::any_io_executor ex, storage::outbox_repository& r, event_bus& b, const jobs_settings& s)
       : strand(asio::make_strand(ex)), timer(strand), repo(r), bus(b), settings(s), publisher(1) {}
 
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;
-  storage::repository& repo;
+  storage::outbox_repository& repo;
   event_bus& bus;
   const jobs_settings& settings;
   asio::thread_pool publisher;
@@ -51,7 +51,7 @@ asio::awaitable<bool> reopen_task(event_bus* bus) { co_return bus->reopen_if_clo
 // number of rows claimed, or -1 when publishing failed (back off).
 asio::awaitable<int> relay_batch(std::shared_ptr<outbox_relay::impl> self) {
   const auto& s = self->settings;
-  auto claimed = co_await self->repo.claim_outbox(s.relay_batch, s.claim_timeout.count(), s.republish_after.count());
+  auto claimed = co_await self->repo.claim(s.relay_batch, s.claim_timeout.count(), s.republish_after.count());
   if (!claimed) {
     log::warn("outbox_claim_failed", {{"error", claimed.error().message}});
     co_return -1;
@@ -85,7 +85,7 @@ asio::awaitable<int> relay_batch(std::shared_ptr<outbox_relay::impl> self) {
     published.push_back(row.id);
   }
   if (!published.empty() || !released.empty()) {
-    auto done = co_await self->repo.finish_outbox_claims(published, released);
+    auto done = co_await self->repo.finish_claims(published, released);
     if (!done) log::warn("outbox_finish_failed", {{"error", done.error().message}});
   }
   self->stats.published_total.fetch_add(published.size(), std::memory_order_relaxed);
@@ -133,7 +133,7 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
     int n = bus_open ? co_await relay_batch(self) : -1;
     // While the broker refuses jobs every pass counts (the backlog is what grows then).
     if (++passes % 16 == 0 || n < 0) {
-      auto counts = co_await self->repo.outbox_counts_now();
+      auto counts = co_await self->repo.counts();
       if (counts) watch_backlog(*self, *counts);
     }
     if (n == self->settings.relay_batch) continue;  // more waiting
@@ -152,7 +152,7 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
 
 }  // namespace
 
-outbox_relay::outbox_relay(asio::any_io_executor ex, storage::repository& repo, event_bus& bus,
+outbox_relay::outbox_relay(asio::any_io_executor ex, storage::outbox_repository& repo, event_bus& bus,
                            const jobs_settings& s)
     : impl_(std::make_shared<impl>(std::move(ex), repo, bus, s)) {}
 

@@ -18,7 +18,7 @@
 #include "base/config.hpp"
 
 namespace redoubt::storage {
-class repository;
+class outbox_repository;
 }
 
 namespace redoubt::queue {
@@ -35,7 +35,7 @@ struct relay_stats {
 
 class outbox_relay {
  public:
-  outbox_relay(boost::asio::any_io_executor ex, storage::repository& repo, event_bus& bus, const jobs_settings& s);
+  outbox_relay(boost::asio::any_io_executor ex, storage::outbox_repository& repo, event_bus& bus, const jobs_settings& s);
   ~outbox_relay();
   outbox_relay(const outbox_relay&) = delete;
   outbox_relay& operator=(const outbox_relay&) = delete;

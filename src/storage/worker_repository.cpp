@@ -1,27 +1,16 @@
 #include "storage/worker_repository.hpp"
 
 #include "crypto/crypto.hpp"
+#include "storage/sql_support.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
 
 namespace redoubt::storage {
 namespace {
-
-using db::param;
 using db::params;
-
-param p(std::int64_t v) { return std::to_string(v); }
-param p(const std::string& v) { return v; }
-
+using sql::p;
+using sql::row_ref;
 }  // namespace
-
-#define REDOUBT_QUERY(var, sql, ...)                                 \
-  const std::string var##_sql = sql;                                 \
-  const db::params var##_args = __VA_ARGS__;                         \
-  auto lease_##var = co_await pool_->acquire();                      \
-  if (!lease_##var) co_return lease_##var.error();                   \
-  auto var = co_await (*lease_##var)->query(var##_sql, var##_args);  \
-  if (!var) co_return var.error();
 
 awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(std::int64_t user_id) {
   REDOUBT_QUERY(r,
@@ -29,9 +18,10 @@ awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(st
                 "FROM users WHERE id = $1",
                 params{p(user_id)});
   if (r->size() == 0) co_return std::optional<recipient>{};
-  recipient out{r->int64(0, 0),           std::string(r->text(0, 1)), std::string(r->text(0, 2)),
-                std::string(r->text(0, 3)), r->boolean(0, 4),          r->boolean(0, 5),
-                r->boolean(0, 6)};
+  const row_ref row(*r, 0);
+  recipient out{row.int64("id"),         row.text("username"),         row.text("email"),
+                row.text("display_name"), row.boolean("disabled"),       row.boolean("email_verified"),
+                row.boolean("email_undeliverable")};
   co_return std::optional<recipient>(std::move(out));
 }
 
@@ -78,9 +68,9 @@ awaitable<result<std::vector<unread_summary>>> worker_repository::unread_for_not
                 "UNION SELECT m.id FROM messages m JOIN rooms r ON r.id = m.room_id AND r.kind = 'direct' "
                 "JOIN room_members me ON me.room_id = m.room_id AND me.user_id = $1 "
                 "WHERE m.author_id <> $1 AND m.created_at > (SELECT t FROM st)) "
-                "SELECT r.id, r.kind = 'direct', CASE WHEN r.kind = 'direct' THEN coalesce((SELECT u.username "
+                "SELECT r.id, r.kind = 'direct' AS direct, CASE WHEN r.kind = 'direct' THEN coalesce((SELECT u.username "
                 "FROM room_members o JOIN users u ON u.id = o.user_id WHERE o.room_id = r.id AND o.user_id <> $1 "
-                "LIMIT 1), '') ELSE r.name END, count(*), max(m.created_at)::text "
+                "LIMIT 1), '') ELSE r.name END AS name, count(*) AS messages, max(m.created_at)::text AS newest "
                 "FROM cand JOIN messages m ON m.id = cand.id "
                 "JOIN room_members rm ON rm.room_id = m.room_id AND rm.user_id = $1 "
                 "JOIN rooms r ON r.id = m.room_id "
@@ -88,15 +78,17 @@ awaitable<result<std::vector<unread_summary>>> worker_repository::unread_for_not
                 "GROUP BY r.id, r.kind, r.name ORDER BY r.id",
                 params{p(user_id)});
   std::vector<unread_summary> out;
-  for (int i = 0; i < r->size(); ++i)
-    out.push_back(unread_summary{r->int64(i, 0), r->boolean(i, 1), std::string(r->text(i, 2)), r->int64(i, 3),
-                                 std::string(r->text(i, 4))});
+  for (int i = 0; i < r->size(); ++i) {
+    const row_ref row(*r, i);
+    out.push_back(unread_summary{row.int64("id"), row.boolean("direct"), row.text("name"), row.int64("messages"),
+                                 row.text("newest")});
+  }
   co_return out;
 }
 
 awaitable<result<std::int64_t>> worker_repository::apply_retention(int limit) {
-  REDOUBT_QUERY(r, "SELECT apply_retention($1)", params{p(static_cast<std::int64_t>(limit))});
-  co_return r->int64(0, 0);
+  REDOUBT_QUERY(r, "SELECT apply_retention($1) AS erased", params{p(static_cast<std::int64_t>(limit))});
+  co_return row_ref(*r, 0).int64("erased");
 }
 
 awaitable<result<void>> worker_repository::mark_notified(std::int64_t user_id, const std::string& through) {
@@ -111,19 +103,19 @@ awaitable<result<void>> worker_repository::mark_notified(std::int64_t user_id, c
 awaitable<result<std::optional<worker_repository::attachment_job_row>>> worker_repository::attachment_for_job(
     std::int64_t id) {
   REDOUBT_QUERY(r,
-                "SELECT id, storage_name, content_type, size, key_id, encode(wrapped_key, 'hex'), state "
+                "SELECT id, storage_name, content_type, size, key_id, encode(wrapped_key, 'hex') AS wrapped_key, state "
                 "FROM attachments WHERE id = $1 AND deleted_at IS NULL",
                 params{p(id)});
   if (r->size() == 0) co_return std::optional<attachment_job_row>{};
+  const row_ref row(*r, 0);
   attachment_job_row a;
-  a.id = r->int64(0, 0);
-  a.storage_name = std::string(r->text(0, 1));
-  a.content_type = std::string(r->text(0, 2));
-  a.size = r->int64(0, 3);
-  a.key_id = std::string(r->text(0, 4));
-  auto raw = crypto::from_hex(r->text(0, 5));
-  if (raw) a.wrapped_key = std::move(*raw);
-  a.state = std::string(r->text(0, 6));
+  a.id = row.int64("id");
+  a.storage_name = row.text("storage_name");
+  a.content_type = row.text("content_type");
+  a.size = row.int64("size");
+  a.key_id = row.text("key_id");
+  if (auto raw = crypto::from_hex(row.text("wrapped_key"))) a.wrapped_key = std::move(*raw);
+  a.state = row.text("state");
   co_return std::optional<attachment_job_row>(std::move(a));
 }
 
@@ -141,13 +133,13 @@ awaitable<result<bool>> worker_repository::set_scan_result(std::int64_t id, cons
 awaitable<result<std::vector<std::string>>> worker_repository::attachments_gc(std::int64_t unattached_ttl_s) {
   REDOUBT_QUERY(r, "SELECT storage_name FROM attachments_gc($1)", params{p(unattached_ttl_s)});
   std::vector<std::string> out;
-  for (int i = 0; i < r->size(); ++i) out.emplace_back(r->text(i, 0));
+  for (int i = 0; i < r->size(); ++i) out.push_back(row_ref(*r, i).text("storage_name"));
   co_return out;
 }
 
 awaitable<result<bool>> worker_repository::attachment_exists(const std::string& storage_name) {
-  REDOUBT_QUERY(r, "SELECT attachment_exists($1)", params{p(storage_name)});
-  co_return r->text(0, 0) == "t";
+  REDOUBT_QUERY(r, "SELECT attachment_exists($1) AS present", params{p(storage_name)});
+  co_return row_ref(*r, 0).boolean("present");
 }
 
 }  // namespace redoubt::storage

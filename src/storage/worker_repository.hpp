@@ -9,9 +9,12 @@
 
 #include "base/errc.hpp"
 #include "db/pg.hpp"
-#include "storage/repository.hpp"
+#include "storage/audit_repository.hpp"
 
 namespace redoubt::storage {
+
+template <class T>
+using awaitable = boost::asio::awaitable<T>;
 
 struct recipient {
   std::int64_t user_id = 0;
@@ -80,11 +83,11 @@ class worker_repository {
   // Marks unreachable attachments and removes rows marked earlier; returns their storage names.
   awaitable<result<std::vector<std::string>>> attachments_gc(std::int64_t unattached_ttl_s);
   awaitable<result<bool>> attachment_exists(const std::string& storage_name);
-  awaitable<result<void>> audit(const audit_entry& e) { return audit_.audit(e); }
+  awaitable<result<void>> audit(const audit_entry& e) { return audit_.append(e); }
 
  private:
   std::shared_ptr<db::pool> pool_;
-  repository audit_;  // INSERT on audit_log is all the worker may use of it
+  audit_repository audit_;  // INSERT on audit_log is all the worker may use of it
 };
 
 }  // namespace redoubt::storage

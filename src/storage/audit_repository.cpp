@@ -1,0 +1,72 @@
+#include "storage/audit_repository.hpp"
+
+#include "storage/sql_support.hpp"
+
+namespace redoubt::storage {
+namespace {
+using audit::awaitable;
+using db::params;
+using sql::p;
+using sql::row_ref;
+}  // namespace
+
+awaitable<result<void>> audit_repository::append(const audit::entry& e) {
+  REDOUBT_QUERY(r,
+                "INSERT INTO audit_log (actor_id, action, target, ip, request_id, outcome, details) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
+                params{sql::p_opt(e.actor), p(e.action), p(e.target), p(e.ip), p(e.request_id), p(e.outcome),
+                       p(e.details_json)});
+  co_return result<void>{};
+}
+
+awaitable<result<std::vector<audit::row>>> audit_repository::page(std::int64_t before, int limit) {
+  REDOUBT_QUERY(r, "SELECT * FROM audit_page($1, $2)", params{p(before), p(static_cast<std::int64_t>(limit))});
+  std::vector<audit::row> out;
+  for (int i = 0; i < r->size(); ++i) {
+    const row_ref row(*r, i);
+    audit::row a;
+    a.id = row.int64("id");
+    a.at = row.text("at");
+    a.actor_id = row.opt_int64("actor_id");
+    a.actor = row.text("actor");
+    a.action = row.text("action");
+    a.target = row.text("target");
+    a.ip = row.text("ip");
+    a.request_id = row.text("request_id");
+    a.outcome = row.text("outcome");
+    a.details_json = row.text("details");
+    out.push_back(std::move(a));
+  }
+  co_return out;
+}
+
+awaitable<result<audit::chain_state>> audit_repository::chain() {
+  REDOUBT_QUERY(r, "SELECT checked, bad, first_bad_id FROM audit_chain_status()", {});
+  const row_ref row(*r, 0);
+  co_return audit::chain_state{row.int64("checked"), row.int64("bad"), row.opt_int64("first_bad_id")};
+}
+
+awaitable<result<std::optional<audit::head>>> audit_repository::newest_head() {
+  REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at FROM audit_head()", {});
+  if (r->size() == 0) co_return std::optional<audit::head>{};
+  const row_ref row(*r, 0);
+  co_return audit::head{row.int64("audit_id"), row.text("audit_hash"), row.text("signed_at")};
+}
+
+awaitable<result<std::optional<audit::stored_checkpoint>>> audit_repository::newest_checkpoint() {
+  REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at, key_id, signature, row_hash FROM audit_newest_checkpoint()",
+                {});
+  if (r->size() == 0) co_return std::optional<audit::stored_checkpoint>{};
+  const row_ref row(*r, 0);
+  co_return audit::stored_checkpoint{row.int64("audit_id"), row.text("audit_hash"), row.text("signed_at"),
+                                     row.text("key_id"),    row.text("signature"),  row.opt_text("row_hash")};
+}
+
+awaitable<result<bool>> audit_repository::add_checkpoint(const audit::head& h, const std::string& key_id,
+                                                         const std::string& signature_hex) {
+  REDOUBT_QUERY(r, "SELECT add_audit_checkpoint($1, $2, $3, $4, $5) AS added",
+                params{p(h.audit_id), p(h.audit_hash), p(h.signed_at), p(key_id), p(signature_hex)});
+  co_return row_ref(*r, 0).boolean("added");
+}
+
+}  // namespace redoubt::storage
