@@ -145,85 +145,7 @@ BEGIN
   RETURN s;
 END $$;
 
--- Group commit: posts a batch of messages in one statement, idempotently. Each input row gets
--- a status instead of an exception, so that one bad message never aborts the batch:
---   ok | duplicate | not_member | bad_reply | client_id_reused
--- Rows are numbered by array position (ord, from 1). Each room's new messages take
--- consecutive seqs in input order.
-CREATE FUNCTION post_batch(p_rooms bigint[], p_authors bigint[], p_client_ids text[],
-                           p_bodies text[], p_reply_tos bigint[], p_mentions text[])
-RETURNS TABLE (ord int, status text, message_id bigint, seq bigint, created_at text, mentioned text)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-BEGIN
-  -- Retries of one (author, client_id) in concurrent batches wait for each other. Keys and
-  -- rooms are locked in sorted order so that concurrent batches cannot deadlock.
-  PERFORM pg_advisory_xact_lock(k)
-     FROM (SELECT DISTINCT hashtextextended(a::text || ':' || c, 0) AS k
-             FROM unnest(p_authors, p_client_ids) AS t(a, c) ORDER BY 1) keys;
-  PERFORM 1 FROM rooms WHERE id IN (SELECT unnest(p_rooms)) ORDER BY id FOR UPDATE;
-  RETURN QUERY
-  WITH input AS (
-    SELECT i AS ord, p_rooms[i] AS room, p_authors[i] AS author, p_client_ids[i] AS cid,
-           p_bodies[i] AS body, p_reply_tos[i] AS reply_to, coalesce(p_mentions[i], '') AS names
-      FROM generate_subscripts(p_rooms, 1) AS i),
-  existing AS (
-    SELECT m.author_id, m.client_id, m.id, m.room_id, m.seq, m.created_at
-      FROM messages m JOIN input ON m.author_id = input.author AND m.client_id = input.cid
-     GROUP BY m.id),
-  valid AS (
-    SELECT DISTINCT ON (input.author, input.cid) input.*
-      FROM input
-     WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.author_id = input.author AND e.client_id = input.cid)
-       AND EXISTS (SELECT 1 FROM room_members rm WHERE rm.room_id = input.room AND rm.user_id = input.author)
-       AND (input.reply_to IS NULL OR EXISTS (
-             SELECT 1 FROM messages r WHERE r.id = input.reply_to AND r.room_id = input.room AND r.deleted_at IS NULL))
-     ORDER BY input.author, input.cid, input.ord),
-  numbered AS (
-    SELECT v.*, row_number() OVER (PARTITION BY v.room ORDER BY v.ord) AS rn FROM valid v),
-  counts AS (SELECT nb.room, count(*) AS n FROM numbered nb GROUP BY nb.room),
-  bumped AS (
-    UPDATE rooms r SET last_seq = r.last_seq + c.n FROM counts c WHERE r.id = c.room
-    RETURNING r.id, r.last_seq - c.n AS base),
-  inserted AS (
-    INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to)
-    SELECT nb.room, b.base + nb.rn, nb.author, nb.cid, nb.body, nb.reply_to
-      FROM numbered nb JOIN bumped b ON b.id = nb.room
-    RETURNING messages.id, messages.room_id, messages.seq, messages.author_id, messages.client_id,
-              messages.created_at),
-  mentioned_rows AS (
-    INSERT INTO mentions (message_id, user_id)
-    SELECT DISTINCT ins.id, u.id
-      FROM inserted ins
-      JOIN numbered nb ON nb.author = ins.author_id AND nb.cid = ins.client_id
-      JOIN users u ON u.username = ANY (string_to_array(nb.names, ' '))
-      JOIN room_members rm ON rm.room_id = ins.room_id AND rm.user_id = u.id
-     WHERE nb.names <> ''
-    RETURNING mentions.message_id, mentions.user_id),
-  mention_names AS (
-    SELECT mr.message_id, string_agg(u.username, ' ' ORDER BY u.username) AS names
-      FROM mentioned_rows mr JOIN users u ON u.id = mr.user_id GROUP BY mr.message_id)
-  SELECT input.ord::int,
-         CASE
-           WHEN e.id IS NOT NULL THEN
-             CASE WHEN e.room_id = input.room THEN 'duplicate' ELSE 'client_id_reused' END
-           WHEN ins.id IS NOT NULL THEN
-             CASE WHEN nb.ord = input.ord THEN 'ok'
-                  WHEN ins.room_id = input.room THEN 'duplicate'
-                  ELSE 'client_id_reused' END
-           WHEN NOT EXISTS (SELECT 1 FROM room_members rm
-                             WHERE rm.room_id = input.room AND rm.user_id = input.author) THEN 'not_member'
-           ELSE 'bad_reply'
-         END,
-         coalesce(e.id, ins.id), coalesce(e.seq, ins.seq), iso(coalesce(e.created_at, ins.created_at)),
-         coalesce(mn.names, '')
-    FROM input
-    LEFT JOIN existing e ON e.author_id = input.author AND e.client_id = input.cid
-    LEFT JOIN inserted ins ON ins.author_id = input.author AND ins.client_id = input.cid
-    LEFT JOIN numbered nb ON nb.author = input.author AND nb.cid = input.cid
-    LEFT JOIN mention_names mn ON mn.message_id = ins.id AND nb.ord = input.ord
-   ORDER BY input.ord;
-END $$;
+-- post_batch (group commit) lives in R__functions.sql.
 
 -- Edits a live message and records the event; NULL when it is gone.
 CREATE FUNCTION edit_message(p_id bigint, p_body text, p_actor bigint)
@@ -290,8 +212,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO redoubt_app;
 GRANT USAGE ON SEQUENCE audit_log_id_seq TO redoubt_worker;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION iso(timestamptz) TO redoubt_app, redoubt_worker;
-GRANT EXECUTE ON FUNCTION room_event(bigint, text, bigint, jsonb),
-  post_batch(bigint[], bigint[], text[], text[], bigint[], text[]), edit_message(bigint, text, bigint),
+GRANT EXECUTE ON FUNCTION room_event(bigint, text, bigint, jsonb), edit_message(bigint, text, bigint),
   delete_message(bigint, bigint), set_reaction(bigint, bigint, text, boolean),
   set_topic(bigint, text, bigint) TO redoubt_app;
 REVOKE EXECUTE ON FUNCTION audit_chain() FROM PUBLIC;

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "db/pg.hpp"
+#include "storage/migrations.hpp"
 #include "support/pg_cluster.hpp"
 
 namespace redoubt::db {
@@ -34,11 +35,16 @@ awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(asio::use_awaitable);
 }
 
-awaitable<std::unique_ptr<connection>> connect_as(pg_role role) {
+awaitable<std::unique_ptr<connection>> connect_with(database_settings s) {
   auto ex = co_await asio::this_coro::executor;
-  auto c = co_await connection::connect(ex, pg_cluster::shared().settings(role));
+  auto c = co_await connection::connect(ex, s);
   if (!c) throw std::runtime_error("connect failed: " + c.error().message);
   co_return std::move(*c);
+}
+
+awaitable<std::unique_ptr<connection>> connect_as(pg_role role) {
+  auto c = co_await connect_with(pg_cluster::shared().settings(role));
+  co_return std::move(c);
 }
 
 class db_test : public ::testing::Test {
@@ -314,6 +320,125 @@ TEST_F(db_test, pool_is_safe_under_concurrency) {
     EXPECT_LE(p->stats().size, 3);
   }(s, &ok));
   EXPECT_EQ(ok.load(), 160);
+}
+
+// --- migrations runner (storage/migrations): each test migrates a database of its own.
+
+// A new empty database owned by redoubt_owner, dropped at the end of the test.
+class migration_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int tests_run = 0;
+    db_name_ = "redoubt_mig_" + std::to_string(++tests_run);
+    su("DROP DATABASE IF EXISTS " + db_name_ + ";\nCREATE DATABASE " + db_name_ +
+       " OWNER redoubt_owner;");
+  }
+  void TearDown() override { su("DROP DATABASE IF EXISTS " + db_name_ + " WITH (FORCE);"); }
+  static void su(const std::string& sql) { pg_cluster::shared().superuser_psql(sql, "postgres"); }
+
+  // As redoubt_owner, in this test's database.
+  database_settings owner() const {
+    auto s = pg_cluster::shared().settings(pg_role::owner);
+    s.conninfo.replace(s.conninfo.find("dbname=redoubt"), 14, "dbname=" + db_name_);
+    return s;
+  }
+  std::string psql(const std::string& sql) const {
+    return pg_cluster::shared().superuser_psql(sql, db_name_);
+  }
+
+  std::string db_name_;
+};
+
+// Counts its own runs: each application adds a row.
+constexpr std::string_view probe_sql =
+    "CREATE TABLE IF NOT EXISTS probe_runs (n integer);\nINSERT INTO probe_runs VALUES (1);";
+
+std::vector<storage::repeatable_migration> with_probe(std::string_view sql,
+                                                      std::string_view checksum) {
+  auto all = storage::embedded_repeatable_migrations();
+  all.push_back({"R__probe", sql, checksum});
+  return all;
+}
+
+// Migrates with the embedded numbered migrations and `repeatable`; returns the version.
+awaitable<int> migrate_with(database_settings s,
+                            std::vector<storage::repeatable_migration> repeatable) {
+  auto c = co_await connect_with(std::move(s));
+  storage::migration_set set{storage::embedded_migrations(), repeatable};
+  auto v = co_await storage::migrate(*c, set);
+  if (!v) throw std::runtime_error("migrate failed: " + v.error().message);
+  co_return *v;
+}
+
+// What the runner before repeatable migrations did: the old bookkeeping table (version as
+// primary key, no checksum) and every numbered migration. R__functions is run as plain SQL:
+// the numbered files of that tree defined its functions themselves.
+awaitable<void> migrate_like_before_repeatables(database_settings s) {
+  auto c = co_await connect_with(std::move(s));
+  std::string sql =
+      "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+      "applied_at timestamptz NOT NULL DEFAULT now());";
+  for (const auto& m : storage::embedded_migrations()) {
+    sql += "BEGIN;\n" + std::string(m.sql) + "\n;INSERT INTO schema_migrations VALUES (" +
+           std::to_string(m.version) + ", '" + std::string(m.name) + "');\nCOMMIT;\n";
+  }
+  for (const auto& r : storage::embedded_repeatable_migrations()) sql += std::string(r.sql) + "\n;";
+  auto ok = co_await c->execute(sql);
+  if (!ok) throw std::runtime_error("old-style migration failed: " + ok.error().message);
+}
+
+TEST_F(migration_test, fresh_database_gets_repeatable_migrations_and_their_checksums) {
+  int version = run_sync(migrate_with(owner(), storage::embedded_repeatable_migrations()));
+  EXPECT_EQ(version, storage::expected_schema_version());
+  for (const auto& r : storage::embedded_repeatable_migrations()) {
+    EXPECT_EQ(psql("SELECT checksum FROM schema_migrations WHERE version IS NULL AND name = '" +
+                   std::string(r.name) + "'"),
+              std::string(r.checksum) + "\n");
+  }
+  EXPECT_EQ(psql("SELECT count(*) FROM pg_proc WHERE proname = 'post_batch'"), "1\n");
+}
+
+TEST_F(migration_test, repeatable_migration_not_reapplied_when_unchanged) {
+  run_sync(migrate_with(owner(), with_probe(probe_sql, "probe-v1")));
+  int version = run_sync(migrate_with(owner(), with_probe(probe_sql, "probe-v1")));
+  EXPECT_EQ(version, storage::expected_schema_version());
+  EXPECT_EQ(psql("SELECT count(*) FROM probe_runs"), "1\n");
+}
+
+TEST_F(migration_test, repeatable_migration_reapplied_when_changed) {
+  run_sync(migrate_with(owner(), with_probe(probe_sql, "probe-v1")));
+  std::string changed = std::string(probe_sql) + "\n-- changed";
+  run_sync(migrate_with(owner(), with_probe(changed, "probe-v2")));
+  EXPECT_EQ(psql("SELECT count(*) FROM probe_runs"), "2\n");
+  EXPECT_EQ(psql("SELECT checksum FROM schema_migrations WHERE name = 'R__probe'"), "probe-v2\n");
+  // The numbered migrations were not touched again.
+  EXPECT_EQ(psql("SELECT count(*) FROM schema_migrations WHERE version IS NOT NULL"),
+            std::to_string(storage::embedded_migrations().size()) + "\n");
+}
+
+TEST_F(migration_test, failing_repeatable_migration_records_nothing) {
+  run_sync(migrate_with(owner(), with_probe(probe_sql, "probe-v1")));
+  auto bad = with_probe("INSERT INTO probe_runs VALUES (2);\nSELECT no_such_function();", "bad");
+  EXPECT_THROW(run_sync(migrate_with(owner(), bad)), std::runtime_error);
+  EXPECT_EQ(psql("SELECT count(*) FROM probe_runs"), "1\n");
+  EXPECT_EQ(psql("SELECT checksum FROM schema_migrations WHERE name = 'R__probe'"), "probe-v1\n");
+}
+
+TEST_F(migration_test, database_migrated_by_numbered_files_only_upgrades) {
+  run_sync(migrate_like_before_repeatables(owner()));
+  int version = run_sync(migrate_with(owner(), storage::embedded_repeatable_migrations()));
+  EXPECT_EQ(version, storage::expected_schema_version());
+  EXPECT_EQ(psql("SELECT count(*) FROM schema_migrations WHERE version IS NOT NULL"),
+            std::to_string(storage::embedded_migrations().size()) + "\n");
+  EXPECT_EQ(psql("SELECT count(*) FROM schema_migrations WHERE version IS NULL"),
+            std::to_string(storage::embedded_repeatable_migrations().size()) + "\n");
+  EXPECT_EQ(psql("SELECT count(*) FROM pg_proc WHERE proname = 'post_batch'"), "1\n");
+  // The app role still reads the version the way the server does, and runs post_batch.
+  EXPECT_EQ(psql("SET ROLE redoubt_app; SELECT coalesce(max(version), 0) FROM schema_migrations"),
+            std::to_string(storage::expected_schema_version()) + "\n");
+  EXPECT_EQ(psql("SELECT has_function_privilege('redoubt_app', 'post_batch(bigint[], bigint[], "
+                 "text[], text[], bigint[], text[], text[])', 'EXECUTE')"),
+            "t\n");
 }
 
 // Stops the database: keep this test last in the file, it restores the cluster itself.

@@ -1,21 +1,13 @@
 #include "support/clamd_process.hpp"
 
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <stdexcept>
-#include <thread>
-
-#include "support/process_util.hpp"
-#include "support/server_process.hpp"
 
 namespace redoubt::test {
 namespace {
@@ -53,64 +45,39 @@ std::string hex_of(std::string_view s) {
 
 }  // namespace
 
-bool clamd_process::available() { return ::access(clamd_bin, X_OK) == 0; }
+bool clamd_process::available() {
+  return ::access(clamd_bin, X_OK) == 0;
+}
 
 std::string clamd_process::eicar() {
   return R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*)";
 }
 
-clamd_process::clamd_process() {
-  dir_ = make_temp_dir("redoubt-clamd-");
-  socket_ = dir_ + "/clamd.sock";
-  std::filesystem::create_directory(dir_ + "/db");
+clamd_process::clamd_process() : dir_("redoubt-clamd-"), process_("clamd") {
+  socket_ = dir_.file("clamd.sock");
+  std::filesystem::create_directory(dir_.file("db"));
   // A body signature: found anywhere in a stream, also inside larger files.
-  std::ofstream(dir_ + "/db/redoubt-test.ndb") << "Redoubt-Test-EICAR:0:*:" << hex_of("EICAR-STANDARD-ANTIVIRUS-TEST-FILE")
-                                                << "\n";
-  std::ofstream(dir_ + "/clamd.conf") << "Foreground yes\nLocalSocket " << socket_ << "\nDatabaseDirectory " << dir_
-                                      << "/db\nPidFile " << dir_ << "/clamd.pid\nStreamMaxLength 200M\n"
-                                      << "MaxThreads 2\nSelfCheck 0\n";
-  try {
-    pid_ = spawn_logged({clamd_bin, "--config-file=" + dir_ + "/clamd.conf"}, dir_ + "/clamd.log");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!answers_ping(socket_)) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("clamd exited at start:\n" + log());
-      }
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("clamd did not answer PING:\n" + log());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  } catch (...) {
-    stop();  // the destructor does not run when the constructor throws
-    throw;
-  }
+  std::ofstream(dir_.file("db/redoubt-test.ndb"))
+      << "Redoubt-Test-EICAR:0:*:" << hex_of("EICAR-STANDARD-ANTIVIRUS-TEST-FILE") << "\n";
+  std::ofstream(dir_.file("clamd.conf"))
+      << "Foreground yes\nLocalSocket " << socket_ << "\nDatabaseDirectory " << dir_.file("db")
+      << "\nPidFile " << dir_.file("clamd.pid") << "\nStreamMaxLength 200M\n"
+      << "MaxThreads 2\nSelfCheck 0\n";
+  process_.start({clamd_bin, "--config-file=" + dir_.file("clamd.conf")}, dir_.file("clamd.log"));
+  process_.wait_ready(
+      [this](std::string& why_not) {
+        why_not = "no PONG on " + socket_;
+        return answers_ping(socket_);
+      },
+      std::chrono::seconds(20));
 }
 
-clamd_process::~clamd_process() { stop(); }
-
-void clamd_process::stop() noexcept {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
+clamd_process::~clamd_process() {
+  process_.stop(std::chrono::seconds(5));
 }
 
 std::string clamd_process::log() const {
-  std::ifstream in(dir_ + "/clamd.log");
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return process_.log();
 }
 
 }  // namespace redoubt::test

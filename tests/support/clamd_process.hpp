@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "support/child_process.hpp"
+
 namespace redoubt::test {
 
 class clamd_process {
@@ -16,20 +18,18 @@ class clamd_process {
   clamd_process(const clamd_process&) = delete;
   clamd_process& operator=(const clamd_process&) = delete;
 
-  static bool available();      // a clamd binary is installed
-  static std::string eicar();   // the 68-byte EICAR anti-virus test file
+  static bool available();     // a clamd binary is installed
+  static std::string eicar();  // the 68-byte EICAR anti-virus test file
   static std::string signature_name() { return "Redoubt-Test-EICAR.UNOFFICIAL"; }
 
   const std::string& socket_path() const { return socket_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_.pid(); }
   std::string log() const;
 
  private:
-  void stop() noexcept;  // SIGTERM (5 s), then SIGKILL; removes the directory
-
-  std::string dir_;
+  temp_dir dir_;
   std::string socket_;
-  pid_t pid_ = -1;
+  child_process process_;  // declared after dir_: stopped (SIGTERM, 5 s, SIGKILL) before it goes
 };
 
 }  // namespace redoubt::test

@@ -1,27 +1,18 @@
 #include "support/email_sink.hpp"
 
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "support/process_util.hpp"
-#include "support/server_process.hpp"
+#include "support/tls_test_listener.hpp"
 
 namespace redoubt::test {
 namespace asio = boost::asio;
@@ -30,14 +21,7 @@ namespace http = beast::http;
 namespace json = boost::json;
 
 struct email_sink::impl {
-  asio::io_context io;
-  asio::ssl::context tls{asio::ssl::context::tls_server};
-  asio::ip::tcp::acceptor acceptor{io};
-  std::thread thread;
   std::string api_key;
-  std::string dir;
-  std::string ca_file;
-  unsigned short port = 0;
 
   mutable std::mutex mutex;
   mutable std::condition_variable changed;
@@ -49,14 +33,19 @@ struct email_sink::impl {
   int repeats = 0;
   int unauthorized = 0;
   int next_id = 1;
+
+  // Last: destroyed (thread stopped) before the state its connections use.
+  std::unique_ptr<tls_test_listener> listener;
 };
 
 namespace {
 
 constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
-http::response<http::string_body> answer(email_sink::impl& s, const http::request<http::string_body>& req,
-                                         sink_mode& mode_out, std::chrono::milliseconds& delay_out) {
+http::response<http::string_body> answer(email_sink::impl& s,
+                                         const http::request<http::string_body>& req,
+                                         sink_mode& mode_out,
+                                         std::chrono::milliseconds& delay_out) {
   http::response<http::string_body> res{http::status::ok, req.version()};
   res.set(http::field::content_type, "application/json");
   std::lock_guard lock(s.mutex);
@@ -90,8 +79,13 @@ http::response<http::string_body> answer(email_sink::impl& s, const http::reques
           auto* f = o.if_contains(k);
           return f && f->is_string() ? std::string(f->get_string()) : std::string();
         };
-        received_email e{key, std::string(req["X-Correlation-Id"]), str("from"), str("to"), str("subject"),
-                         str("text"), str("tag")};
+        received_email e{key,
+                         std::string(req["X-Correlation-Id"]),
+                         str("from"),
+                         str("to"),
+                         str("subject"),
+                         str("text"),
+                         str("tag")};
         std::string id = "sink-" + std::to_string(s.next_id++);
         if (!key.empty()) s.answers[key] = id;
         s.accepted.push_back(std::move(e));
@@ -104,11 +98,7 @@ http::response<http::string_body> answer(email_sink::impl& s, const http::reques
   return res;
 }
 
-asio::awaitable<void> serve(email_sink::impl* s, asio::ip::tcp::socket sock) {
-  asio::ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(sock)), s->tls);
-  stream.next_layer().expires_after(std::chrono::seconds(10));
-  auto [hs] = co_await stream.async_handshake(asio::ssl::stream_base::server, token);
-  if (hs) co_return;
+asio::awaitable<void> serve(email_sink::impl* s, tls_test_listener::stream& stream) {
   beast::flat_buffer buf;
   for (;;) {
     http::request<http::string_body> req;
@@ -130,46 +120,26 @@ asio::awaitable<void> serve(email_sink::impl* s, asio::ip::tcp::socket sock) {
   }
 }
 
-asio::awaitable<void> accept_loop(email_sink::impl* s) {
-  for (;;) {
-    auto [ec, sock] = co_await s->acceptor.async_accept(token);
-    if (ec) co_return;
-    asio::co_spawn(s->io, serve(s, std::move(sock)), asio::detached);
-  }
-}
-
 }  // namespace
 
 email_sink::email_sink(std::string api_key) : impl_(std::make_shared<impl>()) {
   impl_->api_key = std::move(api_key);
-  impl_->dir = make_temp_dir("redoubt-sink-");
-  auto [rc, out] = run_program({std::string(REDOUBT_SOURCE_DIR) + "/scripts/dev-tls.sh", impl_->dir + "/tls"});
-  if (rc != 0) throw std::runtime_error("dev-tls.sh failed: " + out);
-  impl_->ca_file = impl_->dir + "/tls/ca.crt";
-  impl_->tls.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
-                         asio::ssl::context::no_tlsv1_2 | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3);
-  SSL_CTX_set_min_proto_version(impl_->tls.native_handle(), TLS1_3_VERSION);
-  impl_->tls.use_certificate_chain_file(impl_->dir + "/tls/server.crt");
-  impl_->tls.use_private_key_file(impl_->dir + "/tls/server.key", asio::ssl::context::pem);
-  asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  impl_->port = impl_->acceptor.local_endpoint().port();
-  asio::co_spawn(impl_->io, accept_loop(impl_.get()), asio::detached);
-  impl_->thread = std::thread([s = impl_] { s->io.run(); });
+  impl_->listener = std::make_unique<tls_test_listener>(
+      "redoubt-sink-",
+      [s = impl_.get()](tls_test_listener::stream& stream) { return serve(s, stream); });
 }
 
-email_sink::~email_sink() {
-  impl_->io.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-  std::error_code ec;
-  std::filesystem::remove_all(impl_->dir, ec);
-}
+email_sink::~email_sink() = default;
 
-std::string email_sink::url() const { return "https://localhost:" + std::to_string(impl_->port) + "/v1/send"; }
-const std::string& email_sink::ca_file() const { return impl_->ca_file; }
-const std::string& email_sink::dir() const { return impl_->dir; }
+std::string email_sink::url() const {
+  return "https://localhost:" + std::to_string(impl_->listener->port()) + "/v1/send";
+}
+const std::string& email_sink::ca_file() const {
+  return impl_->listener->ca_file();
+}
+const std::string& email_sink::dir() const {
+  return impl_->listener->dir();
+}
 
 void email_sink::set_mode(sink_mode m, std::chrono::milliseconds slow_delay) {
   std::lock_guard lock(impl_->mutex);
@@ -204,7 +174,8 @@ std::string token_from_email(const std::string& text) {
   if (at == std::string::npos) return {};
   auto start = at + 7;
   auto end = start;
-  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '-' || text[end] == '_'))
+  while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) ||
+                               text[end] == '-' || text[end] == '_'))
     ++end;
   return text.substr(start, end - start);
 }

@@ -1,48 +1,16 @@
-#include "support/process_util.hpp"
 #include "support/nats_server.hpp"
 
-#include "queue/jobs_admin.hpp"
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 
-extern char** environ;
+#include "queue/jobs_admin.hpp"
+#include "support/process_util.hpp"
 
 namespace redoubt::test {
 namespace {
-
-// Runs argv (no shell, stdin from /dev/null, output passes through) and returns its status.
-int run(const std::vector<std::string>& argv) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 
 const char* role_name(nats_role r) {
   switch (r) {
@@ -74,49 +42,43 @@ nats_server& nats_server::shared() {
   return instance;
 }
 
-nats_server::nats_server() {
-  dir_ = make_temp_dir("redoubt-nats-");
+nats_server::nats_server() : dir_("redoubt-nats-"), process_("nats-server") {
   port_ = free_local_port();
-  ca_file_ = dir_ + "/tls/ca.crt";
-  try {
-    script("nats-config.sh", {dir_, std::to_string(port_)});
-    script("nats-server.sh", {"start", dir_});
-    create_jobs_stream();
-  } catch (...) {
-    try {
-      script("nats-server.sh", {"stop", dir_});
-    } catch (...) {
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    throw;
-  }
+  ca_file_ = dir_.file("tls/ca.crt");
+  write_config();
+  start();
+  create_jobs_stream();
 }
 
-nats_server::~nats_server() {
-  try {
-    script("nats-server.sh", {"stop", dir_});
-  } catch (...) {
-    // Best effort at exit.
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
+nats_server::~nats_server() = default;
 
-void nats_server::script(const std::string& name, const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{std::string(REDOUBT_SOURCE_DIR) + "/scripts/" + name};
-  argv.insert(argv.end(), args.begin(), args.end());
-  int status = run(argv);
-  if (status != 0) {
-    throw std::runtime_error(name + " " + args.at(0) + " failed: " + std::to_string(status));
-  }
+// scripts/nats-config.sh: dev TLS, one password per role (kept if present), nats.conf with
+// bcrypt hashes and subject permissions. The passwords never appear on a command line.
+void nats_server::write_config() const {
+  auto r = run_command({std::string(REDOUBT_SOURCE_DIR) + "/scripts/nats-config.sh", dir_.path(),
+                        std::to_string(port_)});
+  if (r.status != 0) throw std::runtime_error("nats-config.sh failed: " + r.output);
 }
 
 void nats_server::stop() {
-  script("nats-server.sh", {"stop", dir_});
+  process_.stop(std::chrono::seconds(10));
 }
+
+// Ready once the admin user completes a TLS connection (certificate checked against the CA).
 void nats_server::start() {
-  script("nats-server.sh", {"start", dir_});
+  if (process_.running()) return;
+  process_.start({"nats-server", "-c", dir_.file("nats.conf")}, dir_.file("nats.log"));
+  process_.wait_ready(
+      [this](std::string& why_not) {
+        std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin),
+                                                                          natsOptions_Destroy);
+        natsConnection* nc = nullptr;
+        natsStatus s = natsConnection_Connect(&nc, opts.get());
+        if (nc != nullptr) natsConnection_Destroy(nc);
+        why_not = natsStatus_GetText(s);
+        return s == NATS_OK;
+      },
+      std::chrono::seconds(15), std::chrono::milliseconds(100));
 }
 
 const char* nats_server::user(nats_role role) {
@@ -144,7 +106,7 @@ const char* nats_server::inbox_prefix(nats_role role) {
 }
 
 std::string nats_server::password(nats_role role) const {
-  std::string path = dir_ + "/secrets/" + role_name(role) + ".pass";
+  std::string path = dir_.path() + "/secrets/" + role_name(role) + ".pass";
   std::ifstream in(path);
   std::string s;
   if (!in || !std::getline(in, s)) throw std::runtime_error("cannot read " + path);
@@ -152,13 +114,13 @@ std::string nats_server::password(nats_role role) const {
 }
 
 void nats_server::set_password(nats_role role, const std::string& password) {
-  std::string path = dir_ + "/secrets/" + role_name(role) + ".pass";
+  std::string path = dir_.path() + "/secrets/" + role_name(role) + ".pass";
   {
     std::ofstream out(path, std::ios::trunc);
     out << password << "\n";
     if (!out) throw std::runtime_error("cannot write " + path);
   }
-  script("nats-config.sh", {dir_, std::to_string(port_)});
+  write_config();
 }
 
 natsOptions* nats_server::options(nats_role role) const {
@@ -181,10 +143,12 @@ natsOptions* nats_server::options(nats_role role) const {
 }
 
 std::uint64_t nats_server::set_jobs_stream_max_msgs(std::int64_t max_msgs) const {
-  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin), natsOptions_Destroy);
+  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(options(nats_role::admin),
+                                                                    natsOptions_Destroy);
   natsConnection* raw_nc = nullptr;
   check(natsConnection_Connect(&raw_nc, opts.get()), "connect as admin");
-  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc, natsConnection_Destroy);
+  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc,
+                                                                        natsConnection_Destroy);
   jsCtx* raw_js = nullptr;
   check(natsConnection_JetStream(&raw_js, nc.get(), nullptr), "jetstream");
   std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)> js(raw_js, jsCtx_Destroy);

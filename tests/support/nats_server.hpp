@@ -1,8 +1,8 @@
-// A throwaway NATS broker with JetStream for integration tests (scripts/nats-config.sh and
-// scripts/nats-server.sh underneath): TLS with the dev CA for every client, bcrypt users
-// redoubt_server/worker/admin with subject permissions, stream JOBS and its durable pull
-// consumer "worker" (created with the admin user). Started once per test binary on first use;
-// stopped and deleted at process exit.
+// A throwaway NATS broker with JetStream for integration tests (config from
+// scripts/nats-config.sh, nats-server run as a child_process, log in DIR/nats.log): TLS with the
+// dev CA for every client, bcrypt users redoubt_server/worker/admin with subject permissions,
+// stream JOBS and its durable pull consumer "worker" (created with the admin user). Started once
+// per test binary on first use; stopped and deleted at process exit.
 #pragma once
 
 #include <nats/nats.h>
@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace redoubt::test {
 
@@ -23,7 +25,7 @@ class nats_server {
   nats_server(const nats_server&) = delete;
   nats_server& operator=(const nats_server&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   int port() const { return port_; }
   std::string url() const { return "tls://127.0.0.1:" + std::to_string(port_); }
   const std::string& ca_file() const { return ca_file_; }
@@ -47,17 +49,19 @@ class nats_server {
   // the configured limits back. Returns the number of messages in the stream.
   std::uint64_t set_jobs_stream_max_msgs(std::int64_t max_msgs) const;
 
-  // For "broker down" tests; the JetStream file store survives a restart.
+  // For "broker down" tests; the JetStream file store survives a restart. start() waits (15 s)
+  // until the admin user can connect; stop() is SIGTERM, then SIGKILL after 10 s.
   void stop();
   void start();
 
  private:
   nats_server();
-  void script(const std::string& name, const std::vector<std::string>& args) const;
+  void write_config() const;
 
-  std::string dir_;
+  temp_dir dir_;
   int port_ = 0;
   std::string ca_file_;
+  child_process process_;  // declared after dir_: stopped before the directory goes
 };
 
 }  // namespace redoubt::test

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -19,6 +20,8 @@
 
 namespace redoubt::test {
 
+class temp_dir;
+
 enum class pg_role { owner, app, worker };
 
 class pg_cluster {
@@ -29,7 +32,7 @@ class pg_cluster {
   pg_cluster(const pg_cluster&) = delete;
   pg_cluster& operator=(const pg_cluster&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const;
   int port() const { return port_; }
   const std::string& ca_file() const { return ca_file_; }
 
@@ -48,7 +51,7 @@ class pg_cluster {
   pg_cluster();
   void script(const std::vector<std::string>& args) const;
 
-  std::string dir_;
+  std::unique_ptr<temp_dir> dir_;  // removed after the destructor has stopped the cluster
   int port_ = 0;
   std::string ca_file_;
 };

@@ -1,5 +1,7 @@
 #include "support/process_util.hpp"
 
+#include "support/child_process.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,12 +33,18 @@ unsigned short free_local_port() {
 
 std::string make_temp_dir(std::string_view prefix) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + std::string(prefix) + "XXXXXX";
+  std::string pattern =
+      std::string(tmp && *tmp ? tmp : "/tmp") + "/" + std::string(prefix) + "XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
   ::chmod(buf.data(), 0700);
   return std::string(buf.data());
+}
+
+void generate_dev_tls(const std::string& dir) {
+  auto r = run_command({"/bin/bash", std::string(REDOUBT_SOURCE_DIR) + "/scripts/dev-tls.sh", dir});
+  if (r.status != 0) throw std::runtime_error("scripts/dev-tls.sh failed: " + r.output);
 }
 
 }  // namespace redoubt::test

@@ -1,4 +1,5 @@
-// Small helpers shared by the process harnesses (PostgreSQL, NATS, redoubt-server).
+// Small helpers shared by the process harnesses (PostgreSQL, NATS, clamd, server, worker,
+// email sinks).
 #pragma once
 
 #include <string>
@@ -11,5 +12,9 @@ unsigned short free_local_port();
 
 // A fresh directory $TMPDIR/<prefix>XXXXXX (default /tmp, mode 0700); throws on failure.
 std::string make_temp_dir(std::string_view prefix);
+
+// A dev CA and a "localhost" server certificate in `dir` (scripts/dev-tls.sh): ca.crt,
+// server.crt, server.key. Throws with the script's output on failure.
+void generate_dev_tls(const std::string& dir);
 
 }  // namespace redoubt::test

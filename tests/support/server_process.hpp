@@ -5,12 +5,13 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/tls_client.hpp"
 
@@ -61,15 +62,12 @@ class server_process {
                std::optional<std::string> origin = std::nullopt) const;
 
  private:
-  void reap(bool block) const;
-
   server_options opts_;
-  std::string dir_;
+  temp_dir dir_;
   std::string ca_file_;
   std::string config_path_;
   std::string log_path_;
-  mutable pid_t pid_ = -1;
-  mutable std::optional<int> exit_status_;
+  child_process process_;  // declared after dir_: stopped before the directory goes
 };
 
 // Runs `REDOUBTCTL_BIN --config <owner config> migrate` once per process (std::call_once)
@@ -82,18 +80,15 @@ std::pair<int, std::string> run_ctl(const std::vector<std::string>& args,
                                     pg_role role = pg_role::owner);
 
 // Helpers shared with other harness code.
-// fork+exec argv (no shell), stdout+stderr appended to log_path; dies with the test process.
-pid_t spawn_logged(const std::vector<std::string>& argv, const std::string& log_path);
-int decode_exit_status(int waitpid_status);  // exit code, or -signal
 void write_secret_file(const std::string& path, std::string_view content);  // 0600
-std::string quote_toml(std::string_view s);                                  // TOML basic string
+std::string quote_toml(std::string_view s);                                 // TOML basic string
 struct db_settings_text {
   std::string conninfo;
   std::string password;
 };
 db_settings_text database_for(pg_role role);  // the shared test cluster, as that role
 unsigned short pick_free_port();
-// Runs argv[0] (absolute path) without a shell; returns {exit code, stdout+stderr}.
+// Runs argv without a shell (run_command); returns {exit code or -signal, stdout+stderr}.
 std::pair<int, std::string> run_program(
     const std::vector<std::string>& argv,
     std::chrono::milliseconds timeout = std::chrono::seconds(120));

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.hpp"
+
 namespace redoubt::test {
 
 struct worker_options {
@@ -16,7 +18,7 @@ struct worker_options {
   std::string nats_password;
   std::string nats_ca_file;
   std::vector<std::string> verify_key_files;
-  std::string email_toml;  // the whole [email] section
+  std::string email_toml;                                      // the whole [email] section
   std::string extra_worker_toml = "retry_backoff_ms = 200\n";  // lines in [worker]
   std::string log_level = "debug";
   std::string conninfo_extra;  // appended to the database conninfo (a repeated key wins)
@@ -29,7 +31,8 @@ class worker_process {
   worker_process(const worker_process&) = delete;
   worker_process& operator=(const worker_process&) = delete;
 
-  // Starts and waits for the "started" log line (20 s); throws with the log tail otherwise.
+  // Starts and waits (20 s) for the metrics file, written once the worker runs; throws with
+  // the log since start otherwise.
   void start();
   void stop();
   void kill9();
@@ -37,19 +40,17 @@ class worker_process {
   // "running", "exited with status N" or "killed by signal N" (for failure messages).
   std::string state() const;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   std::string log() const;
   // A value from the metrics file (redoubt_worker_*), -1 if absent.
   long long metric(const std::string& name) const;
 
  private:
-  void reap(bool block) const;
   worker_options opts_;
-  std::string dir_;
+  temp_dir dir_;
   std::string config_path_;
   std::string log_path_;
-  mutable pid_t pid_ = -1;
-  mutable int last_status_ = -1;  // waitpid status of the last process reaped
+  child_process process_;  // declared after dir_: stopped before the directory goes
 };
 
 }  // namespace redoubt::test
