@@ -4,17 +4,16 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
 
 #include "api/errors.hpp"
 #include "base/log.hpp"
+#include "chat/room_event_kind.hpp"
 #include "proto/frames.hpp"
 #include "proto/render.hpp"
 #include "proto/server_frames.hpp"
 
 namespace redoubt::api {
 namespace asio = boost::asio;
-namespace json = boost::json;
 namespace server = proto::server;
 
 namespace {
@@ -22,6 +21,13 @@ constexpr int replay_page = 500;
 
 chat::frame_ptr shared_frame(std::string text) {
   return std::make_shared<const std::string>(std::move(text));
+}
+
+// True for the member_left event of `me`: the room's events stop after it.
+bool removes_me(const chat::room_event& e, chat::user_id me) {
+  if (chat::room_event_kind_from_string(e.kind) != chat::room_event_kind::member_left) return false;
+  auto left = chat::decode_payload<chat::member_left_payload>(e.payload_json);
+  return left && left->user == me;
 }
 }  // namespace
 
@@ -168,14 +174,7 @@ asio::awaitable<void> ws_gateway::catch_up(chat::room_id room) {
         const auto& e = std::get<chat::room_event>(item);
         seq = e.seq;
         frame = proto::room_event_frame(e);
-        if (e.kind == "member_left") {
-          boost::system::error_code ec;
-          auto data = json::parse(e.payload_json, ec);
-          if (!ec && data.is_object()) {
-            auto* uid = data.as_object().if_contains("user_id");
-            removed = uid && uid->is_int64() && uid->as_int64() == user();
-          }
-        }
+        removed = removes_me(e, user());
       }
       if (seq != st.cursor + 1) break;  // not yet visible: a later pass picks it up
       st.cursor = seq;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "chat/room_event_kind.hpp"
 #include "proto/server_frames.hpp"
 
 namespace redoubt::proto {
@@ -101,7 +102,7 @@ json::object session_json(const chat::session_info& s, std::int64_t current_sess
 }
 
 std::string message_event_frame(const chat::message& m) {
-  server::event_frame f{m.room, m.seq, "message", m.author, m.created_at, message_json(m)};
+  server::event_frame f{m.room, m.seq, std::string(chat::to_string(chat::room_event_kind::message)), m.author, m.created_at, message_json(m)};
   return server::encode(f);
 }
 
