@@ -24,10 +24,10 @@ ALLOWED = {
     "storage": {"audit", "auth", "base", "chat", "crypto", "db", "model"},
     "files": {"base", "crypto", "proto"},
     "media": {"base"},
-    "queue": {"base", "crypto", "db", "kit", "model", "storage"},
+    "queue": {"base", "crypto", "db", "kit", "model", "proto", "storage"},
     "email": {"auth", "base", "crypto", "proto"},
     "api": {"audit", "auth", "base", "chat", "crypto", "files", "model", "proto", "queue"},
-    "net": {"api", "base", "crypto"},
+    "net": {"api", "base", "crypto", "proto"},
     "app": None,  # the composition root may use everything
 }
 MAX_FILE_LINES = 600

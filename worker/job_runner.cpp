@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
 #include "queue/envelope.hpp"
+#include "queue/job_types.hpp"
 
 namespace redoubt::worker {
 namespace asio = boost::asio;
@@ -109,29 +110,15 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
     co_return;
   }
 
-  handler_result res;
-  if (job.type == "verify_email" || job.type == "password_reset" || job.type == "notify_unread") {
-    boost::system::error_code ec;
-    auto payload = json::parse(job.payload_json, ec);
-    const json::value* uid = !ec && payload.is_object() ? payload.get_object().if_contains("user_id") : nullptr;
-    if (!uid || !uid->is_int64() || uid->get_int64() <= 0) {
-      co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
-      co_return;
-    }
-    if (job.type == "notify_unread")
-      res = co_await run_notify_job(job.id, job.correlation_id, uid->get_int64());
-    else
-      res = co_await run_email_job(job.id, job.type, job.correlation_id, uid->get_int64());
-  } else if (job.type == "retention") {
-    res = co_await run_retention_job(job.id, job.correlation_id);
-  } else if (job.type == "thumbnail" || job.type == "scan_attachment" || job.type == "files_maintenance") {
-    res = co_await run_file_job(job.id, job.type, job.correlation_id, job.payload_json);
-    if (res.what == outcome::fail && res.error == "bad_payload") {
-      co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
-      co_return;
-    }
-  } else {
+  auto type = queue::job_type_from_string(job.type);
+  if (!type) {
     co_await reject(d, "unknown_type", job.id, job.type, job.correlation_id);
+    co_return;
+  }
+  const handler run = handler_for(*type);
+  auto res = co_await (this->*run)(job);
+  if (res.what == outcome::bad_payload) {
+    co_await reject(d, "bad_payload", job.id, job.type, job.correlation_id);
     co_return;
   }
 
@@ -173,27 +160,91 @@ asio::awaitable<void> job_runner::handle(std::shared_ptr<queue::delivery> d) {
   co_await reject(d, "failed", job.id, job.type, job.correlation_id, false);
 }
 
-asio::awaitable<job_runner::handler_result> job_runner::run_file_job(const std::string& job_id,
-                                                                     const std::string& type,
-                                                                     const std::string& correlation_id,
-                                                                     const std::string& payload) {
-  if (!files_) co_return handler_result{outcome::fail, "attachments are not configured on this worker ([files] dir)"};
-  file_job_result r = false;
-  if (type == "files_maintenance") {
-    r = co_await files_->maintenance(job_id, correlation_id);
-  } else {
-    boost::system::error_code ec;
-    auto v = json::parse(payload, ec);
-    const json::value* id = !ec && v.is_object() ? v.get_object().if_contains("attachment_id") : nullptr;
-    if (!id || !id->is_int64() || id->get_int64() <= 0) co_return handler_result{outcome::fail, "bad_payload"};
-    if (type == "thumbnail")
-      r = co_await files_->thumbnail(id->get_int64(), correlation_id);
-    else
-      r = co_await files_->scan(id->get_int64(), correlation_id);
-  }
-  if (r) co_return handler_result{*r ? outcome::done : outcome::skipped, {}};
+job_runner::handler job_runner::handler_for(queue::job_type type) noexcept {
+  using queue::job_type;
+  struct route {
+    job_type type;
+    handler run;
+  };
+  static constexpr route table[] = {
+      {job_type::verify_email, &job_runner::run_verify_email},
+      {job_type::password_reset, &job_runner::run_password_reset},
+      {job_type::notify_unread, &job_runner::run_notify_unread},
+      {job_type::retention, &job_runner::run_retention},
+      {job_type::thumbnail, &job_runner::run_thumbnail},
+      {job_type::scan_attachment, &job_runner::run_scan_attachment},
+      {job_type::files_maintenance, &job_runner::run_files_maintenance},
+  };
+  static_assert(std::size(table) == queue::all_job_types.size(), "one handler per job type");
+  for (const auto& r : table)
+    if (r.type == type) return r.run;
+  return nullptr;  // unreachable: the static_assert and the unit tests keep the table complete
+}
+
+namespace {
+template <class Payload>
+result<Payload> payload_of(const queue::job_envelope& job) {
+  return queue::decode_payload<Payload>(job.payload_json);
+}
+}  // namespace
+
+asio::awaitable<job_runner::handler_result> job_runner::run_verify_email(const queue::job_envelope& job) {
+  auto p = payload_of<queue::verify_email_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  co_return co_await run_email_job(job.id, queue::job_type::verify_email, job.correlation_id, p->user_id);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_password_reset(const queue::job_envelope& job) {
+  auto p = payload_of<queue::password_reset_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  co_return co_await run_email_job(job.id, queue::job_type::password_reset, job.correlation_id, p->user_id);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_notify_unread(const queue::job_envelope& job) {
+  auto p = payload_of<queue::notify_unread_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  co_return co_await run_notify_job(job.id, job.correlation_id, p->user_id);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_retention(const queue::job_envelope& job) {
+  auto p = payload_of<queue::retention_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  co_return co_await run_retention_job(job.id, job.correlation_id);
+}
+
+namespace {
+constexpr std::string_view files_not_configured = "attachments are not configured on this worker ([files] dir)";
+}  // namespace
+
+asio::awaitable<job_runner::handler_result> job_runner::run_thumbnail(const queue::job_envelope& job) {
+  return run_attachment_job(job, &file_jobs::thumbnail);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_scan_attachment(const queue::job_envelope& job) {
+  return run_attachment_job(job, &file_jobs::scan);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_attachment_job(const queue::job_envelope& job,
+                                                                          attachment_job run) {
+  if (!files_) co_return handler_result{outcome::fail, std::string(files_not_configured)};
+  auto p = payload_of<queue::attachment_job_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  auto r = co_await (files_->*run)(p->attachment_id, job.correlation_id);
+  co_return file_job_outcome(r);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_files_maintenance(const queue::job_envelope& job) {
+  if (!files_) co_return handler_result{outcome::fail, std::string(files_not_configured)};
+  if (auto p = payload_of<queue::files_maintenance_payload>(job); !p)
+    co_return handler_result{outcome::bad_payload, p.error().message};
+  auto r = co_await files_->maintenance(job.id, job.correlation_id);
+  co_return file_job_outcome(r);
+}
+
+job_runner::handler_result job_runner::file_job_outcome(const file_job_result& r) {
+  if (r) return handler_result{*r ? outcome::done : outcome::skipped, {}};
   const bool permanent = r.error().code == errc::internal || r.error().code == errc::failed_precondition;
-  co_return handler_result{permanent ? outcome::fail : outcome::retry, r.error().message};
+  return handler_result{permanent ? outcome::fail : outcome::retry, r.error().message};
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_retention_job(const std::string& job_id,
@@ -233,7 +284,8 @@ asio::awaitable<job_runner::handler_result> job_runner::run_notify_job(const std
   m.to = r.email;
   m.idempotency_key = job_id;
   m.correlation_id = correlation_id;
-  m.kind = "notify_unread";
+  const std::string type(queue::to_string(queue::job_type::notify_unread));
+  m.kind = type;
   m.subject = "You have unread messages in Redoubt";
   std::string name = r.display_name.empty() ? r.username : r.display_name;
   // Counts and room names only: the worker cannot read message bodies, and mail is no place
@@ -255,12 +307,12 @@ asio::awaitable<job_runner::handler_result> job_runner::run_notify_job(const std
     auto marked = co_await repo_.mark_notified(user_id, u.latest);
     if (!marked) log::warn("notification_state_failed", {{"job_id", job_id}, {"error", marked.error().message}});
   }
-  const storage::delivery_record rec_row{job_id, user_id, r.email, "notify_unread",
+  const storage::delivery_record rec_row{job_id, user_id, r.email, type,
                                          std::string(sender_.provider_name()), sent.provider_message_id,
                                          correlation_id};
   co_await repo_.record_delivery(rec_row);
   log::info("email_sent", {{"job_id", job_id},
-                           {"type", "notify_unread"},
+                           {"type", type},
                            {"correlation_id", correlation_id},
                            {"provider", sender_.provider_name()},
                            {"rooms", static_cast<std::int64_t>(unread->size())}});
@@ -268,12 +320,13 @@ asio::awaitable<job_runner::handler_result> job_runner::run_notify_job(const std
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_email_job(const std::string& job_id,
-                                                                      const std::string& type,
+                                                                      queue::job_type job,
                                                                       const std::string& correlation_id,
                                                                       std::int64_t user_id) {
+  const std::string type(queue::to_string(job));
   auto rec = co_await repo_.find_recipient(user_id);
   if (!rec) co_return handler_result{outcome::retry, rec.error().message};
-  const bool verify = type == "verify_email";
+  const bool verify = job == queue::job_type::verify_email;
   // Checked just before sending: the situation may have changed since the job was queued.
   if (!*rec || (*rec)->disabled || (*rec)->undeliverable || (verify && (*rec)->email_verified))
     co_return handler_result{outcome::skipped, {}};

@@ -14,7 +14,9 @@
 #include "base/config.hpp"
 #include "email/sender.hpp"
 #include "file_jobs.hpp"
+#include "queue/envelope.hpp"
 #include "queue/job_consumer.hpp"
+#include "queue/job_types.hpp"
 #include "storage/worker_repository.hpp"
 
 namespace redoubt::worker {
@@ -36,17 +38,32 @@ class job_runner {
   boost::asio::awaitable<void> handle(std::shared_ptr<queue::delivery> d);
   const job_stats& stats() const { return stats_; }
 
-  enum class outcome { done, skipped, retry, fail };
+  // bad_payload: the signed payload does not decode; dead-lettered at once, never retried.
+  enum class outcome { done, skipped, retry, fail, bad_payload };
   struct handler_result {
     outcome what = outcome::fail;
     std::string error;
   };
 
  private:
-  boost::asio::awaitable<handler_result> run_email_job(const std::string& job_id, const std::string& type,
+  // One handler per job type (the table is in handler_for); each decodes its own payload.
+  using handler = boost::asio::awaitable<handler_result> (job_runner::*)(const queue::job_envelope& job);
+  static handler handler_for(queue::job_type type) noexcept;
+
+  boost::asio::awaitable<handler_result> run_verify_email(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_password_reset(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_notify_unread(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_retention(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_thumbnail(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_scan_attachment(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_files_maintenance(const queue::job_envelope& job);
+
+  boost::asio::awaitable<handler_result> run_email_job(const std::string& job_id, queue::job_type type,
                                                        const std::string& correlation_id, std::int64_t user_id);
-  boost::asio::awaitable<handler_result> run_file_job(const std::string& job_id, const std::string& type,
-                                                      const std::string& correlation_id, const std::string& payload);
+  // thumbnail and scan_attachment: the same payload, a different file_jobs step.
+  using attachment_job = boost::asio::awaitable<file_job_result> (file_jobs::*)(std::int64_t, std::string);
+  boost::asio::awaitable<handler_result> run_attachment_job(const queue::job_envelope& job, attachment_job run);
+  static handler_result file_job_outcome(const file_job_result& r);
   boost::asio::awaitable<handler_result> run_retention_job(const std::string& job_id,
                                                            const std::string& correlation_id);
   boost::asio::awaitable<handler_result> run_notify_job(const std::string& job_id, const std::string& correlation_id,

@@ -4,21 +4,30 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
 
+#include "api/errors.hpp"
 #include "base/log.hpp"
+#include "proto/room_event_kind.hpp"
 #include "proto/frames.hpp"
 #include "proto/render.hpp"
+#include "proto/server_frames.hpp"
 
 namespace redoubt::api {
 namespace asio = boost::asio;
-namespace json = boost::json;
+namespace server = proto::server;
 
 namespace {
 constexpr int replay_page = 500;
 
-void put_ref(json::object& o, const std::optional<std::string>& ref) {
-  if (ref) o["ref"] = *ref;
+chat::frame_ptr shared_frame(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+// True for the member_left event of `me`: the room's events stop after it.
+bool removes_me(const chat::room_event& e, chat::user_id me) {
+  if (chat::room_event_kind_from_string(e.kind) != chat::room_event_kind::member_left) return false;
+  auto left = chat::decode_payload<chat::member_left_payload>(e.payload_json);
+  return left && left->user == me;
 }
 }  // namespace
 
@@ -44,25 +53,16 @@ void ws_gateway::send(const chat::frame_ptr& frame) {
   }
 }
 
-void ws_gateway::send_json(const std::string& text) { send(std::make_shared<const std::string>(text)); }
+void ws_gateway::send_json(std::string text) { send(shared_frame(std::move(text))); }
 
 void ws_gateway::send_error(const std::optional<std::string>& ref, const error& e) {
-  json::object o;
-  o["type"] = "error";
-  put_ref(o, ref);
-  o["code"] = errc_name(e.code);
-  o["message"] = e.code == errc::internal ? std::string("internal error") : e.message;
-  send_json(json::serialize(o));
+  send_json(server::encode(ws_error_frame(ref, e)));
 }
 
 void ws_gateway::open() {
   auto self = shared_from_this();
-  json::object hello;
-  hello["type"] = "hello";
-  hello["user"] = proto::user_json(session_.account, true);
-  hello["session_id"] = session_.id;
-  hello["protocol"] = 1;
-  send_json(json::serialize(hello));
+  server::hello_frame hello{proto::user_json(session_.account, true), session_.id};
+  send_json(server::encode(hello));
   ctx_.hub.attach(self);
 }
 
@@ -71,8 +71,7 @@ void ws_gateway::closed() {
     auto rooms = ctx_.hub.rooms_followed_by(user());
     bool last = ctx_.hub.detach(this);
     if (last) {
-      json::object o{{"type", "presence"}, {"user", user()}, {"status", "offline"}};
-      auto frame = std::make_shared<const std::string>(json::serialize(o));
+      auto frame = shared_frame(server::encode(server::presence_frame{user(), server::presence_status::offline}));
       for (auto r : rooms) ctx_.hub.publish_ephemeral(r, frame, user());
     }
   } else {
@@ -81,9 +80,8 @@ void ws_gateway::closed() {
   closed_ = true;
 }
 
-void ws_gateway::broadcast_presence(std::string_view status) {
-  json::object o{{"type", "presence"}, {"user", user()}, {"status", status}};
-  auto frame = std::make_shared<const std::string>(json::serialize(o));
+void ws_gateway::broadcast_presence(server::presence_status status) {
+  auto frame = shared_frame(server::encode(server::presence_frame{user(), status}));
   for (const auto& [room, _] : rooms_) ctx_.hub.publish_ephemeral(room, frame, user(), /*to_peers=*/false);
 }
 
@@ -176,14 +174,7 @@ asio::awaitable<void> ws_gateway::catch_up(chat::room_id room) {
         const auto& e = std::get<chat::room_event>(item);
         seq = e.seq;
         frame = proto::room_event_frame(e);
-        if (e.kind == "member_left") {
-          boost::system::error_code ec;
-          auto data = json::parse(e.payload_json, ec);
-          if (!ec && data.is_object()) {
-            auto* uid = data.as_object().if_contains("user_id");
-            removed = uid && uid->is_int64() && uid->as_int64() == user();
-          }
-        }
+        removed = removes_me(e, user());
       }
       if (seq != st.cursor + 1) break;  // not yet visible: a later pass picks it up
       st.cursor = seq;
@@ -266,9 +257,8 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
       st.typing_count = 0;
     }
     if (++st.typing_count > ctx_.config.limits.typing_per_10s) co_return;  // ephemeral: drop silently
-    json::object o{{"type", "typing"}, {"room", f->room}, {"user", user()},
-                   {"username", session_.account.username}};
-    ctx_.hub.publish_ephemeral(f->room, std::make_shared<const std::string>(json::serialize(o)), user());
+    server::typing_frame typing{f->room, user(), session_.account.username};
+    ctx_.hub.publish_ephemeral(f->room, shared_frame(server::encode(typing)), user());
   } else if (auto* f = std::get_if<proto::read_frame>(&*frame)) {
     auth::actor who{session_.account.id, session_.account.is_admin};
     auto ok = co_await ctx_.chat.mark_read(who, f->room, f->seq);
@@ -276,15 +266,14 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
       send_error(f->id, ok.error());
       co_return;
     }
-    if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
+    if (f->id) send_json(server::encode(server::ok_frame{*f->id}));
   } else if (auto* f = std::get_if<proto::presence_frame>(&*frame)) {
-    away_.store(f->status == "away");
-    broadcast_presence(f->status);
-    if (f->id) send_json(json::serialize(json::object{{"type", "ok"}, {"ref", *f->id}}));
+    const bool away = f->status == "away";
+    away_.store(away);
+    broadcast_presence(away ? server::presence_status::away : server::presence_status::online);
+    if (f->id) send_json(server::encode(server::ok_frame{*f->id}));
   } else if (auto* f = std::get_if<proto::ping_frame>(&*frame)) {
-    json::object o{{"type", "pong"}};
-    put_ref(o, f->id);
-    send_json(json::serialize(o));
+    send_json(server::encode(server::pong_frame{f->id}));
   }
 }
 
@@ -303,7 +292,7 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
     send_error(id, rooms.error());
     co_return;
   }
-  json::array listed;
+  server::subscribed_frame listed{{}, id};
   for (const auto& r : *rooms) {
     auto& st = rooms_[r.id];
     st.facts = auth::room_facts{r.kind, r.my_role};
@@ -311,22 +300,20 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
     // A client may not ask for more than the room has; it gets live events from its cursor.
     st.cursor = a == after.end() ? r.last_seq : std::min(a->second, r.last_seq);
     ctx_.hub.subscribe(r.id, self);
-    listed.push_back(json::object{{"room", r.id}, {"last_seq", r.last_seq}, {"from_seq", st.cursor}});
+    listed.rooms.push_back(server::room_cursor{r.id, r.last_seq, st.cursor});
   }
-  json::object o{{"type", "subscribed"}, {"rooms", std::move(listed)}};
-  put_ref(o, id);
-  send_json(json::serialize(o));
+  send_json(server::encode(listed));
   // Anything committed between reading the rooms and subscribing is fetched now; the
   // cursors make the overlap with live delivery harmless.
   for (auto& [room, st] : rooms_) start_catch_up(room);
-  if (ctx_.hub.online(user())) broadcast_presence("online");
+  if (ctx_.hub.online(user())) broadcast_presence(server::presence_status::online);
   // Who is already here: one presence frame per online member of these rooms (this node).
   std::vector<chat::room_id> mine;
   for (const auto& [room, st] : rooms_) mine.push_back(room);
   for (const auto& other : ctx_.hub.online_in(mine))
     if (other.user != user())
-      send_json(json::serialize(
-          json::object{{"type", "presence"}, {"user", other.user}, {"status", other.away ? "away" : "online"}}));
+      send_json(server::encode(server::presence_frame{
+          other.user, other.away ? server::presence_status::away : server::presence_status::online}));
 }
 
 asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, chat::room_id room,
@@ -348,15 +335,14 @@ asio::awaitable<void> ws_gateway::handle_send(std::optional<std::string> id, cha
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   ctx_.stats.messages_acked.fetch_add(1, std::memory_order_relaxed);
   ctx_.stats.ack_latency_us_sum.fetch_add(static_cast<std::uint64_t>(us.count()), std::memory_order_relaxed);
-  json::object ack{{"type", "ack"},
-                   {"client_id", cid},
-                   {"room", room},
-                   {"message_id", out->id},
-                   {"seq", out->seq},
-                   {"created_at", out->created_at},
-                   {"duplicate", out->status == chat::post_status::duplicate}};
-  put_ref(ack, id);
-  send_json(json::serialize(ack));
+  server::ack_frame ack{cid,
+                        room,
+                        out->id,
+                        out->seq,
+                        out->created_at,
+                        out->status == chat::post_status::duplicate,
+                        id};
+  send_json(server::encode(ack));
 }
 
 }  // namespace redoubt::api

@@ -21,6 +21,7 @@
 #include "api/router.hpp"
 #include "auth/policy.hpp"
 #include "chat/hub.hpp"
+#include "proto/server_frames.hpp"
 
 namespace redoubt::api {
 
@@ -56,7 +57,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   };
 
   void send(const chat::frame_ptr& frame);
-  void send_json(const std::string& text);
+  void send_json(std::string text);
   void send_error(const std::optional<std::string>& ref, const error& e);
   void deliver(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame);
   void start_catch_up(chat::room_id room);
@@ -67,7 +68,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
                                            std::string client_id, std::string body,
                                            std::optional<chat::message_id> reply_to,
                                            std::vector<std::int64_t> attachments);
-  void broadcast_presence(std::string_view status);
+  void broadcast_presence(proto::server::presence_status status);
   bool allow_message();
 
   app_context& ctx_;

@@ -14,9 +14,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "api/errors.hpp"
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
 #include "net/session_common.hpp"
+#include "proto/json_util.hpp"
 
 namespace redoubt::net {
 namespace asio = boost::asio;
@@ -83,11 +85,11 @@ http::response<http::string_body> to_beast_response(api::http_response&& res, un
   return out;
 }
 
-asio::awaitable<void> write_error_and_close(tls_stream& stream, http::status status, std::string code,
+asio::awaitable<void> write_error_and_close(tls_stream& stream, http::status status, errc code,
                                             std::string message) {
   api::http_response r;
   r.status = static_cast<int>(status);
-  r.body = "{\"error\":{\"code\":\"" + code + "\",\"message\":\"" + message + "\"}}";
+  r.body = proto::error_body(api::wire_code(code), message);
   auto res = to_beast_response(std::move(r), 11, false, "-");
   stream.next_layer().expires_after(std::chrono::seconds(5));
   co_await http::async_write(stream, res, token);
@@ -254,12 +256,12 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
     if (hdr_ec) {
       if (hdr_ec == http::error::header_limit) {
         co_await write_error_and_close(stream, http::status::request_header_fields_too_large,
-                                       "payload_too_large", "request headers too large");
+                                       errc::payload_too_large, "request headers too large");
         co_await lingering_close(stream.next_layer());
         co_return;
       }
       if (hdr_ec == http::error::body_limit) {  // a declared Content-Length over the limit
-        co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
+        co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
                                        "request body too large");
         co_await lingering_close(stream.next_layer());
         co_return;
@@ -273,7 +275,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
       continue;
     }
     if (auto declared = parser.content_length(); declared && *declared > limits.max_body_bytes) {
-      co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
+      co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
                                      "request body too large");
       co_await lingering_close(stream.next_layer());
       co_return;
@@ -284,7 +286,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, token);
       if (body_ec) {
         if (body_ec == http::error::body_limit) {
-          co_await write_error_and_close(stream, http::status::payload_too_large, "payload_too_large",
+          co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
                                          "request body too large");
           co_await lingering_close(stream.next_layer());
           co_return;
@@ -298,7 +300,7 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
 
     if (beast::websocket::is_upgrade(req)) {
       if (api_req.path != "/api/v1/ws") {
-        co_await write_error_and_close(stream, http::status::not_found, "not_found", "no such endpoint");
+        co_await write_error_and_close(stream, http::status::not_found, errc::not_found, "no such endpoint");
         break;
       }
       auto decision = co_await env.router.authorize_upgrade(api_req);

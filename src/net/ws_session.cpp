@@ -10,6 +10,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include "api/errors.hpp"
 #include "api/ws_gateway.hpp"
 #include "base/log.hpp"
 #include "net/session_common.hpp"
@@ -25,6 +26,12 @@ namespace {
 
 constexpr auto token = as_tuple(use_awaitable);
 
+std::shared_ptr<const std::string> binary_refused_frame() {
+  static const auto frame = std::make_shared<const std::string>(proto::server::encode(api::ws_error_frame(
+      std::nullopt, make_error(errc::invalid_argument, "binary frames are not supported"))));
+  return frame;
+}
+
 // One WebSocket connection. All members are used on the connection's strand only; the gateway
 // posts every call onto that strand. One write in flight at a time, from a bounded queue.
 class ws_session final : public api::ws_link, public std::enable_shared_from_this<ws_session> {
@@ -35,7 +42,8 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
   asio::awaitable<void> run(beast::http::request<beast::http::string_body> req, chat::session_info session,
                             std::string ip) {
     const auto& limits = env_.config.limits;
-    ws_.read_message_max(limits.max_ws_message_bytes);  // larger frames: close 1009 before buffering
+    // Larger frames: close ws_close_code::message_too_big before buffering.
+    ws_.read_message_max(limits.max_ws_message_bytes);
     websocket::stream_base::timeout opt{};
     opt.handshake_timeout = limits.tls_handshake_timeout;
     opt.idle_timeout = limits.ws_idle_timeout;  // pings at half of it; no answer -> closed
@@ -69,8 +77,7 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
       }
       if (!ws_.got_text()) {
         buffer.consume(buffer.size());
-        send(std::make_shared<const std::string>(
-            R"({"type":"error","code":"invalid_argument","message":"binary frames are not supported"})"));
+        send(binary_refused_frame());
         continue;
       }
       auto text = beast::buffers_to_string(buffer.data());
@@ -96,7 +103,7 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
     if (queue_.size() >= limits.max_ws_send_queue_frames ||
         queued_bytes_ + frame->size() > limits.max_ws_send_queue_bytes) {
       // Slow consumer: drop the connection instead of buffering without bound.
-      close(1008, "slow consumer");
+      close(api::ws_close_code::slow_consumer, "slow consumer");
       return false;
     }
     queued_bytes_ += frame->size();

@@ -105,8 +105,12 @@ result<std::optional<bool>> get_optional_bool(const json::object& obj, std::stri
 }
 
 std::string error_body(errc code, std::string_view message) {
+  return error_body(errc_name(code), message);
+}
+
+std::string error_body(std::string_view code, std::string_view message) {
   json::object inner;
-  inner["code"] = errc_name(code);
+  inner["code"] = code;
   inner["message"] = message;
   json::object outer;
   outer["error"] = std::move(inner);

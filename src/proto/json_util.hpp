@@ -32,5 +32,7 @@ result<std::optional<bool>> get_optional_bool(const boost::json::object& obj, st
 
 // Serializes an error body: {"error":{"code":..., "message":...}}.
 std::string error_body(errc code, std::string_view message);
+// The same with the wire code already chosen (api/errors.hpp maps errc to it).
+std::string error_body(std::string_view code, std::string_view message);
 
 }  // namespace redoubt::proto

@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include "proto/room_event_kind.hpp"
+#include "proto/server_frames.hpp"
+
 namespace redoubt::proto {
 namespace json = boost::json;
 
@@ -99,29 +102,17 @@ json::object session_json(const chat::session_info& s, std::int64_t current_sess
 }
 
 std::string message_event_frame(const chat::message& m) {
-  json::object o;
-  o["type"] = "event";
-  o["room"] = m.room;
-  o["seq"] = m.seq;
-  o["kind"] = "message";
-  o["actor"] = m.author;
-  o["at"] = m.created_at;
-  o["data"] = message_json(m);
-  return json::serialize(o);
+  server::event_frame f{m.room, m.seq, std::string(chat::to_string(chat::room_event_kind::message)), m.author, m.created_at, message_json(m)};
+  return server::encode(f);
 }
 
 std::string room_event_frame(const chat::room_event& e) {
-  json::object o;
-  o["type"] = "event";
-  o["room"] = e.room;
-  o["seq"] = e.seq;
-  o["kind"] = e.kind;
-  o["actor"] = e.actor ? json::value(*e.actor) : json::value(nullptr);
-  o["at"] = e.created_at;
+  // The payload was written by the database as a JSON object; it goes out unchanged.
   boost::system::error_code ec;
   auto data = json::parse(e.payload_json, ec);
-  o["data"] = ec ? json::value(json::object{}) : std::move(data);
-  return json::serialize(o);
+  server::event_frame f{e.room, e.seq, e.kind, e.actor, e.created_at,
+                        ec ? json::value(json::object{}) : std::move(data)};
+  return server::encode(f);
 }
 
 }  // namespace redoubt::proto

@@ -42,6 +42,25 @@ std::optional<std::size_t> utf8_length(std::string_view s) noexcept {
   return count;
 }
 
+std::string utf8_or_replacement(std::string_view s) {
+  if (utf8_length(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 8);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t len = 1;
+    while (len <= 4 && !(i + len <= s.size() && utf8_length(s.substr(i, len)) == 1u)) ++len;
+    if (len > 4) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);

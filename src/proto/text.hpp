@@ -13,6 +13,10 @@ namespace redoubt::proto {
 // surrogates and values above U+10FFFF are invalid).
 std::optional<std::size_t> utf8_length(std::string_view s) noexcept;
 
+// s unchanged when it is valid UTF-8; otherwise every byte that does not start a valid
+// sequence becomes U+FFFD, so that what is written into JSON is always valid UTF-8.
+std::string utf8_or_replacement(std::string_view s);
+
 // True when s contains a C0 control other than \n and \t, DEL, or a C1 control.
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept;
 
