@@ -124,10 +124,14 @@ std::string worker_process::log() const { return read_all(log_path_); }
 
 long long worker_process::metric(const std::string& name) const {
   std::istringstream in(read_all(dir_ + "/metrics.prom"));
-  std::string n;
-  long long v;
-  while (in >> n >> v)
-    if (n == name) return v;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;  // HELP and TYPE lines
+    std::istringstream fields(line);
+    std::string n;
+    long long v;
+    if (fields >> n >> v && n == name) return v;
+  }
   return -1;
 }
 
