@@ -16,28 +16,12 @@
 #include "files/file_crypto.hpp"
 #include "files/file_store.hpp"
 #include "files/plain_reader.hpp"
+#include "ctl_support.hpp"
 
 namespace redoubt::ctl {
 namespace asio = boost::asio;
 
 namespace {
-
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-  auto f = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.restart();
-  io.run();
-  return f.get();
-}
-
-std::unique_ptr<db::connection> connect(asio::io_context& io, const settings& cfg) {
-  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
-  if (!conn) {
-    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
-    return nullptr;
-  }
-  return std::move(*conn);
-}
 
 bool append_synced(const std::string& path, const std::string& text, int flags) {
   int fd = ::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, 0600);
@@ -89,10 +73,7 @@ int files_rotate_key(const settings& cfg) {
     return 2;
   }
   auto ring = files::key_ring::parse(cfg.files.master_keys.reveal());
-  if (!ring) {
-    std::cerr << "redoubtctl: " << ring.error().message << "\n";
-    return 2;
-  }
+  if (!ring) return report(ring.error(), 2);
   // The next free id k<N>.
   int n = static_cast<int>(ring->keys().size()) + 1;
   while (ring->find("k" + std::to_string(n))) ++n;
@@ -105,21 +86,15 @@ int files_rotate_key(const settings& cfg) {
   }
   auto text = cfg.files.master_keys.reveal() + "\n" + line;
   auto updated = files::key_ring::parse(text);
-  if (!updated) {
-    std::cerr << "redoubtctl: " << updated.error().message << "\n";
-    return 1;
-  }
+  if (!updated) return report(updated.error(), 1);
   const auto& current = updated->current();
   asio::io_context io;
-  auto conn = connect(io, cfg);
+  auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
-  auto rows = run(io, conn->query("SELECT id, key_id, encode(wrapped_key, 'hex') FROM attachments WHERE key_id <> $1 "
+  auto rows = run_blocking(io, conn->query("SELECT id, key_id, encode(wrapped_key, 'hex') FROM attachments WHERE key_id <> $1 "
                                   "ORDER BY id",
                                   db::params{current.id}));
-  if (!rows) {
-    std::cerr << "redoubtctl: " << rows.error().message << "\n";
-    return 1;
-  }
+  if (!rows) return report(rows.error(), 1);
   int rewrapped = 0, failed = 0;
   for (int i = 0; i < rows->size(); ++i) {
     const auto file_id = rows->int64(i, 0);
@@ -130,7 +105,7 @@ int files_rotate_key(const settings& cfg) {
       continue;
     }
     auto wrapped = files::wrap_data_key(current, *key, file_id);
-    auto ok = run(io, conn->query("UPDATE attachments SET key_id = $2, wrapped_key = decode($3, 'hex') "
+    auto ok = run_blocking(io, conn->query("UPDATE attachments SET key_id = $2, wrapped_key = decode($3, 'hex') "
                                   "WHERE id = $1 AND key_id = $4",
                                   db::params{std::to_string(file_id), current.id, crypto::to_hex(wrapped),
                                              std::string(rows->text(i, 1))}));
@@ -159,14 +134,11 @@ int files_verify(const settings& cfg) {
     return 2;
   }
   asio::io_context io;
-  auto conn = connect(io, cfg);
+  auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
-  auto rows = run(io, conn->query("SELECT id, storage_name, sha256, size, uploader_id, room_id, created_us, key_id, "
+  auto rows = run_blocking(io, conn->query("SELECT id, storage_name, sha256, size, uploader_id, room_id, created_us, key_id, "
                                   "encode(wrapped_key, 'hex'), encode(signature, 'hex') FROM attachments ORDER BY id"));
-  if (!rows) {
-    std::cerr << "redoubtctl: " << rows.error().message << "\n";
-    return 1;
-  }
+  if (!rows) return report(rows.error(), 1);
   int tampered = 0, missing = 0, orphaned = 0;
   std::set<std::string> known;
   for (int i = 0; i < rows->size(); ++i) {

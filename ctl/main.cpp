@@ -20,7 +20,9 @@
 #include <boost/asio/use_future.hpp>
 
 #include "app/config_file.hpp"
+#include "ctl_support.hpp"
 #include "files_commands.hpp"
+#include "kit/config_reader.hpp"
 #include "auth/accounts.hpp"
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
@@ -33,36 +35,18 @@
 
 namespace asio = boost::asio;
 using namespace redoubt;
+using redoubt::ctl::connect_or_report;
+using redoubt::ctl::report;
+using redoubt::ctl::run_blocking;
 
 namespace {
-
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-  auto f = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.restart();
-  io.run();
-  return f.get();
-}
-
-// One connection with the config's role; prints why when it fails.
-std::unique_ptr<db::connection> connect_or_report(asio::io_context& io, const settings& cfg) {
-  auto conn = run(io, db::connection::connect(io.get_executor(), cfg.database));
-  if (!conn) {
-    std::cerr << "redoubtctl: cannot connect: " << conn.error().message << "\n";
-    return nullptr;
-  }
-  return std::move(*conn);
-}
 
 int cmd_migrate(const settings& cfg) {
   asio::io_context io;
   auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
-  auto v = run(io, storage::migrate(*conn));
-  if (!v) {
-    std::cerr << "redoubtctl: " << v.error().message << "\n";
-    return 1;
-  }
+  auto v = run_blocking(io, storage::migrate(*conn));
+  if (!v) return report(v.error(), 1);
   std::cout << "schema at version " << *v << "\n";
   return 0;
 }
@@ -70,33 +54,24 @@ int cmd_migrate(const settings& cfg) {
 int cmd_audit_verify(const settings& cfg, const std::vector<std::string>& key_files) {
   // Checkpoints are trusted when signed by the configured server key or a --key file
   // (public keys of earlier server keys, after a rotation).
-  auto trusted = app::read_public_key_files(key_files);
-  if (!trusted) {
-    std::cerr << "redoubtctl: " << trusted.error().message << "\n";
-    return 2;
-  }
+  auto trusted = kit::read_public_key_files(key_files);
+  if (!trusted) return report(trusted.error(), 2);
   if (!cfg.jobs.signing_public_key.empty())
     trusted->emplace(crypto::signing_key_id(cfg.jobs.signing_public_key), cfg.jobs.signing_public_key);
   asio::io_context io;
   auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
-  auto report = run(io, storage::verify_audit_chain(*conn));
-  if (!report) {
-    std::cerr << "redoubtctl: " << report.error().message << "\n";
-    return 1;
-  }
-  auto checkpoints = run(io, storage::verify_audit_checkpoints(*conn, *trusted));
-  if (!checkpoints) {
-    std::cerr << "redoubtctl: " << checkpoints.error().message << "\n";
-    return 1;
-  }
+  auto chain = run_blocking(io, storage::verify_audit_chain(*conn));
+  if (!chain) return report(chain.error(), 1);
+  auto checkpoints = run_blocking(io, storage::verify_audit_checkpoints(*conn, *trusted));
+  if (!checkpoints) return report(checkpoints.error(), 1);
   bool tampered = false;
-  if (report->first_bad_id) {
-    std::cout << "audit log TAMPERED: " << report->bad_rows << " of " << report->rows
-              << " rows do not verify; first bad row id " << *report->first_bad_id << "\n";
+  if (chain->first_bad_id) {
+    std::cout << "audit log TAMPERED: " << chain->bad_rows << " of " << chain->rows
+              << " rows do not verify; first bad row id " << *chain->first_bad_id << "\n";
     tampered = true;
   } else {
-    std::cout << "audit log OK: " << report->rows << " rows, hash chain intact\n";
+    std::cout << "audit log OK: " << chain->rows << " rows, hash chain intact\n";
   }
   for (const auto& problem : checkpoints->problems) std::cout << "audit log TAMPERED: " << problem << "\n";
   tampered = tampered || !checkpoints->problems.empty();
@@ -174,11 +149,8 @@ int cmd_restore(const settings& cfg, const std::string& input) {
   asio::io_context io;
   auto conn = connect_or_report(io, cfg);
   if (!conn) return 1;
-  auto empty = run(io, conn->query("SELECT to_regclass('public.schema_migrations') IS NULL"));
-  if (!empty) {
-    std::cerr << "redoubtctl: " << empty.error().message << "\n";
-    return 1;
-  }
+  auto empty = run_blocking(io, conn->query("SELECT to_regclass('public.schema_migrations') IS NULL"));
+  if (!empty) return report(empty.error(), 1);
   if (!empty->boolean(0, 0)) {
     std::cerr << "redoubtctl: the target database is not empty; restore only into a new database\n";
     return 2;
@@ -228,22 +200,16 @@ int cmd_create_admin(const settings& cfg, const std::string& username, const std
                                             cfg.auth.common_passwords_file.empty()
                                                 ? std::string("/usr/share/redoubt/common-passwords.txt")
                                                 : cfg.auth.common_passwords_file);
-  if (!policy) {
-    std::cerr << "redoubtctl: " << policy.error().message << "\n";
-    return 1;
-  }
+  if (!policy) return report(policy.error(), 1);
   asio::io_context io;
   auto pool = db::pool::create(io.get_executor(), cfg.database);
   storage::account_repository account_rows(pool);
   storage::audit_repository audit_rows(pool);
   audit::recorder audit_log(audit_rows);
   auth::accounts accounts(account_rows, audit_log, cfg.auth, std::move(*policy));
-  auto user = run(io, accounts.create_admin(username, email, pw));
+  auto user = run_blocking(io, accounts.create_admin(username, email, pw));
   accounts.shutdown();
-  if (!user) {
-    std::cerr << "redoubtctl: " << user.error().message << "\n";
-    return 1;
-  }
+  if (!user) return report(user.error(), 1);
   std::cout << "admin '" << user->username << "' created (id " << user->id << ")\n";
   return 0;
 }
@@ -273,17 +239,11 @@ int cmd_keygen_signing(const std::string& secret_path, const std::string& public
 
 int cmd_nats_setup(const std::string& url, const std::string& ca_file, const std::string& password_file,
                    const std::string& hostname) {
-  auto pw = app::read_secret_file(password_file);
-  if (!pw) {
-    std::cerr << "redoubtctl: " << pw.error().message << "\n";
-    return 2;
-  }
+  auto pw = kit::read_secret_file(password_file);
+  if (!pw) return report(pw.error(), 2);
   queue::admin_connection c{url, "redoubt_admin", std::move(*pw), ca_file, hostname};
   auto ok = queue::setup_jobs_stream(c);
-  if (!ok) {
-    std::cerr << "redoubtctl: " << ok.error().message << "\n";
-    return 1;
-  }
+  if (!ok) return report(ok.error(), 1);
   if (ok->recreated)
     std::cout << "stream JOBS had another retention policy and was made again as a work queue; the "
                  "server publishes unfinished jobs from its outbox again\n";
@@ -337,17 +297,14 @@ int main(int argc, char** argv) {
   crypto::init();
   log::init("redoubtctl", log::level::warn);
   if (version->parsed()) {
-    std::cout << "redoubtctl 0.1.0 (schema " << storage::expected_schema_version() << ")\n";
+    std::cout << kit::version_line({"redoubtctl", "", "", storage::expected_schema_version()}) << "\n";
     return 0;
   }
   if (keygen->parsed()) return cmd_keygen_signing(secret_out, public_out);
   if (nats_setup->parsed()) return cmd_nats_setup(nats_url, nats_ca, nats_password_file, nats_hostname);
   if (files_keygen->parsed()) return ctl::files_keygen(key_file_out);
   auto cfg = app::load_settings(config_path);
-  if (!cfg) {
-    std::cerr << "redoubtctl: " << cfg.error().message << "\n";
-    return 2;
-  }
+  if (!cfg) return report(cfg.error(), 2);
   if (migrate->parsed()) return cmd_migrate(*cfg);
   if (admin->parsed()) return cmd_create_admin(*cfg, username, email);
   if (audit_verify->parsed()) return cmd_audit_verify(*cfg, audit_key_files);

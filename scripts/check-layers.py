@@ -17,7 +17,7 @@ ALLOWED = {
     "proto": {"base", "model"},
     "crypto": {"base"},
     "db": {"base"},
-    "kit": {"base", "db"},
+    "kit": {"base", "crypto", "db"},
     "audit": {"base", "crypto", "model"},
     "auth": {"audit", "base", "crypto", "model", "proto"},
     "chat": {"audit", "auth", "base", "model", "proto"},
@@ -26,7 +26,7 @@ ALLOWED = {
     "media": {"base"},
     "queue": {"base", "crypto", "db", "kit", "model", "proto", "storage"},
     "email": {"auth", "base", "crypto", "proto"},
-    "api": {"audit", "auth", "base", "chat", "crypto", "files", "model", "proto", "queue"},
+    "api": {"audit", "auth", "base", "chat", "crypto", "files", "kit", "model", "proto", "queue"},
     "net": {"api", "base", "crypto", "proto"},
     "app": None,  # the composition root may use everything
 }

@@ -1,19 +1,15 @@
 #include "api/metrics.hpp"
 
-#include <cstdio>
+#include "kit/metrics.hpp"
 
 namespace redoubt::api {
 
 void append_metric(std::string& out, const char* name, const char* type, const char* help,
                    double value, const char* labels) {
-  char buf[512];
-  if (*labels == '\0' || labels[0] == '\0') {
-    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
-                  name, value);
-  } else {
-    std::snprintf(buf, sizeof buf, "%s{%s} %.17g\n", name, labels, value);
-  }
-  out += buf;
+  // The first sample of a family carries no labels and writes the header; labelled samples
+  // follow it.
+  if (labels[0] == '\0') kit::append_family_header(out, name, type, help);
+  kit::append_sample(out, name, labels, value);
 }
 
 }  // namespace redoubt::api

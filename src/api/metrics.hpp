@@ -29,6 +29,9 @@ struct metrics {
   std::atomic<std::uint64_t> downloads{0};
   std::atomic<std::uint64_t> download_bytes{0};
   std::atomic<std::uint64_t> integrity_failures{0};
+  // HTTP requests being handled and WebSocket frames being handled or written: what a
+  // graceful stop waits for.
+  std::atomic<std::int64_t> work_in_flight{0};
 
   void count_request(int status, std::uint64_t micros) {
     auto cls = static_cast<std::size_t>(status / 100);
@@ -38,7 +41,8 @@ struct metrics {
   }
 };
 
-// Appends one metric in exposition format.
+// Appends one metric in exposition format: HELP and TYPE lines first unless `labels` is set
+// (a further sample of the family). kit/metrics.hpp has the writer behind it.
 void append_metric(std::string& out, const char* name, const char* type, const char* help,
                    double value, const char* labels = "");
 

@@ -1,16 +1,5 @@
 #include "audit/checkpoints.hpp"
 
-#include <atomic>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include "base/log.hpp"
 #include "crypto/crypto.hpp"
 
 namespace redoubt::audit {
@@ -40,64 +29,6 @@ asio::awaitable<result<std::optional<head>>> checkpoint_audit_log(
   if (!added) co_return added.error();
   if (!*added) co_return std::optional<head>{};
   co_return *newest;
-}
-
-struct audit_checkpointer::impl {
-  impl(asio::any_io_executor ex, log_store& s, secret_string sk, std::string pk,
-       std::chrono::seconds every)
-      : strand(asio::make_strand(ex)),
-        timer(strand),
-        store(s),
-        secret_key(std::move(sk)),
-        public_key(std::move(pk)),
-        interval(every) {}
-
-  asio::strand<asio::any_io_executor> strand;
-  asio::steady_timer timer;
-  log_store& store;
-  secret_string secret_key;
-  std::string public_key;
-  std::chrono::seconds interval;
-  std::atomic<bool> stopped{false};
-};
-
-namespace {
-
-asio::awaitable<void> checkpoint_loop(std::shared_ptr<audit_checkpointer::impl> self) {
-  while (!self->stopped.load()) {
-    auto made = co_await checkpoint_audit_log(self->store, self->secret_key, self->public_key);
-    if (!made) {
-      log::warn("audit_checkpoint_failed", {{"error", made.error().message}});
-    } else if (*made) {
-      // Also in the server log, so that a copy of the signed head lives outside the database.
-      log::info("audit_checkpoint", {{"audit_id", (*made)->audit_id},
-                                     {"audit_hash", (*made)->audit_hash},
-                                     {"signed_at", (*made)->signed_at}});
-    }
-    self->timer.expires_after(self->interval);
-    co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
-}  // namespace
-
-audit_checkpointer::audit_checkpointer(asio::any_io_executor ex, log_store& store,
-                                       secret_string secret_key, std::string public_key,
-                                       std::chrono::seconds interval)
-    : impl_(std::make_shared<impl>(std::move(ex), store, std::move(secret_key),
-                                   std::move(public_key), interval)) {}
-
-audit_checkpointer::~audit_checkpointer() {
-  stop();
-}
-
-void audit_checkpointer::start() {
-  asio::co_spawn(impl_->strand, checkpoint_loop(impl_), asio::detached);
-}
-
-void audit_checkpointer::stop() {
-  if (impl_->stopped.exchange(true)) return;
-  asio::post(impl_->strand, [self = impl_] { self->timer.cancel(); });
 }
 
 checkpoint_status check_checkpoint(const stored_checkpoint& c,

@@ -3,21 +3,17 @@
 // short by someone with write access to the database no longer matches what was signed.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "audit/log_store.hpp"
 #include "base/errc.hpp"
 #include "base/secret.hpp"
-#include "audit/log_store.hpp"
 
 namespace redoubt::audit {
 
@@ -29,22 +25,6 @@ std::string audit_checkpoint_message(std::int64_t audit_id, std::string_view aud
 // checkpoint was stored; nothing when the log is empty or the head already had one.
 boost::asio::awaitable<result<std::optional<head>>> checkpoint_audit_log(
     log_store& store, const secret_string& secret_key, std::string_view public_key);
-
-// Adds a checkpoint now and then every `interval` until stop() (each node may; the database
-// keeps one per head).
-class audit_checkpointer {
- public:
-  audit_checkpointer(boost::asio::any_io_executor ex, log_store& store, secret_string secret_key,
-                     std::string public_key, std::chrono::seconds interval);
-  ~audit_checkpointer();
-  void start();
-  void stop();
-
-  struct impl;  // shared with the running loop
-
- private:
-  std::shared_ptr<impl> impl_;
-};
 
 enum class checkpoint_status { ok, unknown_key, bad_signature, row_missing, row_changed };
 

@@ -1,5 +1,6 @@
 // All tunables of redoubt-server in one place: every limit, timeout and size lives here.
-// Filled from the TOML file (+ REDOUBT_* environment overrides) by app/config_file.
+// Filled from the TOML file (+ REDOUBT_* environment overrides) by app/config_file (server)
+// and worker/worker_config (worker), both on kit/config_reader.
 #pragma once
 
 #include <chrono>
@@ -57,6 +58,11 @@ struct limits_settings {
   seconds body_read_timeout{30};
   seconds http_keepalive_timeout{60};
   seconds ws_idle_timeout{60};  // ping every half of it; close if nothing comes back
+  seconds write_timeout{30};        // one response, or one piece of a download, to a slow reader
+  seconds error_write_timeout{5};   // the error response before a refused connection closes
+  seconds lingering_close_timeout{2};  // reading and discarding after a refusal, before closing
+  seconds tls_shutdown_timeout{3};     // the TLS close_notify exchange at the end of a connection
+  milliseconds ws_close_timeout{5000};  // a WebSocket close handshake in progress
   int history_page_max = 200;
   int messages_per_second = 20;  // per user, token bucket
   int messages_burst = 60;
@@ -79,6 +85,9 @@ struct server_settings {
   std::vector<std::string> allowed_origins;  // WebSocket / CSRF Origin allowlist
   std::string web_root;                      // built web client; empty = none
   std::string log_level = "info";
+  // On SIGTERM: stop accepting, then wait this long at most for requests and sends in flight.
+  milliseconds drain_timeout{5000};
+  milliseconds loop_restart_backoff{1000};  // a long-lived loop that threw starts again after this
 };
 
 struct access_settings {
@@ -194,6 +203,8 @@ struct worker_settings {
   seconds verify_token_ttl{24 * 3600};
   seconds reset_token_ttl{30 * 60};
   std::string metrics_file;            // Prometheus text written every few seconds; empty = off
+  milliseconds drain_timeout{10000};   // on SIGTERM: jobs in flight may finish for this long
+  milliseconds loop_restart_backoff{1000};  // a long-lived loop that threw starts again after this
   email_settings email;
   // Attachments: thumbnails, malware scan and clean-up (same directory and keys as the server).
   std::string files_dir;

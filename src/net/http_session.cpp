@@ -1,4 +1,5 @@
 #include <array>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -86,13 +87,21 @@ http::response<http::string_body> to_beast_response(api::http_response&& res, un
 }
 
 asio::awaitable<void> write_error_and_close(tls_stream& stream, http::status status, errc code,
-                                            std::string message) {
+                                            std::string message, std::chrono::seconds timeout) {
   api::http_response r;
   r.status = static_cast<int>(status);
   r.body = proto::error_body(api::wire_code(code), message);
   auto res = to_beast_response(std::move(r), 11, false, "-");
-  stream.next_layer().expires_after(std::chrono::seconds(5));
+  stream.next_layer().expires_after(timeout);
   co_await http::async_write(stream, res, token);
+}
+
+// Answers with an error, then closes without a TCP reset destroying that answer.
+asio::awaitable<void> refuse_and_linger(tls_stream& stream, http::status status, errc code,
+                                        std::string message, const limits_settings& limits) {
+  co_await write_error_and_close(stream, status, code, std::move(message),
+                                 limits.error_write_timeout);
+  co_await lingering_close(stream.next_layer(), limits.lingering_close_timeout);
 }
 
 // An upload body read straight from the connection into the handler's buffer.
@@ -142,8 +151,13 @@ class parser_body_source final : public api::body_source {
 // A download written piece by piece after a header with its Content-Length.
 class stream_body_sink final : public api::body_sink {
  public:
-  stream_body_sink(tls_stream& stream, unsigned version, bool keep_alive, std::string request_id)
-      : stream_(stream), version_(version), keep_alive_(keep_alive), request_id_(std::move(request_id)) {}
+  stream_body_sink(tls_stream& stream, unsigned version, bool keep_alive, std::string request_id,
+                   std::chrono::seconds write_timeout)
+      : stream_(stream),
+        version_(version),
+        keep_alive_(keep_alive),
+        request_id_(std::move(request_id)),
+        write_timeout_(write_timeout) {}
 
   asio::awaitable<result<void>> start(const api::http_response& head, std::uint64_t content_length) override {
     http::response<http::empty_body> res{static_cast<http::status>(head.status), version_};
@@ -152,7 +166,7 @@ class stream_body_sink final : public api::body_sink {
     res.content_length(content_length);
     res.keep_alive(keep_alive_);
     http::response_serializer<http::empty_body> sr(res);
-    stream_.next_layer().expires_after(std::chrono::seconds(30));
+    stream_.next_layer().expires_after(write_timeout_);
     auto [ec, n] = co_await http::async_write_header(stream_, sr, token);
     if (ec) co_return make_error(errc::unavailable, "connection lost");
     co_return result<void>{};
@@ -160,7 +174,7 @@ class stream_body_sink final : public api::body_sink {
 
   asio::awaitable<result<void>> write(std::string_view data) override {
     // A reader that stops reading is dropped after this long per piece.
-    stream_.next_layer().expires_after(std::chrono::seconds(30));
+    stream_.next_layer().expires_after(write_timeout_);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(data.data(), data.size()), token);
     if (ec) co_return make_error(errc::unavailable, "connection lost");
     co_return result<void>{};
@@ -171,6 +185,7 @@ class stream_body_sink final : public api::body_sink {
   unsigned version_;
   bool keep_alive_;
   std::string request_id_;
+  std::chrono::seconds write_timeout_;
 };
 
 // Runs an upload or a download whose header was read. Returns false when the connection is
@@ -178,6 +193,7 @@ class stream_body_sink final : public api::body_sink {
 asio::awaitable<bool> run_streamed(tls_stream& stream, beast::flat_buffer& buffer,
                                    http::request_parser<http::string_body>& parser, api::router::stream_kind kind,
                                    const std::string& ip, session_env& env, bool& close) {
+  in_flight busy(env.stats);
   stream.next_layer().expires_never();
   auto api_req = to_api_request(parser.get(), ip);
   const auto version = parser.get().version();
@@ -194,19 +210,19 @@ asio::awaitable<bool> run_streamed(tls_stream& stream, beast::flat_buffer& buffe
     out = co_await env.router.handle_upload(std::move(api_req), source);
     body_done = body_parser.is_done();
   } else {
-    stream_body_sink sink(stream, version, keep_alive, request_id);
+    stream_body_sink sink(stream, version, keep_alive, request_id, env.config.limits.write_timeout);
     out = co_await env.router.handle_download(std::move(api_req), sink);
     body_done = parser.is_done();  // a download request carries no body
   }
   close = out.close || !body_done || !keep_alive;
   if (out.response) {
     auto res = to_beast_response(std::move(*out.response), version, !close, request_id, head);
-    stream.next_layer().expires_after(std::chrono::seconds(30));
+    stream.next_layer().expires_after(env.config.limits.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, token);
     if (ec) co_return false;
   }
   if (!body_done) {
-    co_await lingering_close(stream.next_layer());
+    co_await lingering_close(stream.next_layer(), env.config.limits.lingering_close_timeout);
     co_return false;
   }
   co_return true;
@@ -214,10 +230,10 @@ asio::awaitable<bool> run_streamed(tls_stream& stream, beast::flat_buffer& buffe
 
 }  // namespace
 
-asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+asio::awaitable<void> lingering_close(beast::tcp_stream& stream, std::chrono::seconds timeout) {
   boost::system::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream.expires_after(std::chrono::seconds(2));
+  stream.expires_after(timeout);
   std::array<char, 16384> sink;
   std::size_t total = 0;
   while (total < (4u << 20)) {
@@ -255,15 +271,13 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
     auto [hdr_ec, hdr_n] = co_await http::async_read_header(stream, buffer, parser, token);
     if (hdr_ec) {
       if (hdr_ec == http::error::header_limit) {
-        co_await write_error_and_close(stream, http::status::request_header_fields_too_large,
-                                       errc::payload_too_large, "request headers too large");
-        co_await lingering_close(stream.next_layer());
+        co_await refuse_and_linger(stream, http::status::request_header_fields_too_large,
+                                   errc::payload_too_large, "request headers too large", limits);
         co_return;
       }
       if (hdr_ec == http::error::body_limit) {  // a declared Content-Length over the limit
-        co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
-                                       "request body too large");
-        co_await lingering_close(stream.next_layer());
+        co_await refuse_and_linger(stream, http::status::payload_too_large, errc::payload_too_large,
+                                   "request body too large", limits);
         co_return;
       }
       break;
@@ -275,9 +289,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
       continue;
     }
     if (auto declared = parser.content_length(); declared && *declared > limits.max_body_bytes) {
-      co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
-                                     "request body too large");
-      co_await lingering_close(stream.next_layer());
+      co_await refuse_and_linger(stream, http::status::payload_too_large, errc::payload_too_large,
+                                 "request body too large", limits);
       co_return;
     }
     parser.body_limit(limits.max_body_bytes);  // chunked bodies
@@ -286,9 +299,8 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, token);
       if (body_ec) {
         if (body_ec == http::error::body_limit) {
-          co_await write_error_and_close(stream, http::status::payload_too_large, errc::payload_too_large,
-                                         "request body too large");
-          co_await lingering_close(stream.next_layer());
+          co_await refuse_and_linger(stream, http::status::payload_too_large, errc::payload_too_large,
+                                     "request body too large", limits);
           co_return;
         }
         break;
@@ -300,13 +312,14 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
 
     if (beast::websocket::is_upgrade(req)) {
       if (api_req.path != "/api/v1/ws") {
-        co_await write_error_and_close(stream, http::status::not_found, errc::not_found, "no such endpoint");
+        co_await write_error_and_close(stream, http::status::not_found, errc::not_found,
+                                       "no such endpoint", limits.error_write_timeout);
         break;
       }
       auto decision = co_await env.router.authorize_upgrade(api_req);
       if (decision.refusal) {
         auto res = to_beast_response(std::move(*decision.refusal), req.version(), false, api_req.request_id);
-        stream.next_layer().expires_after(std::chrono::seconds(5));
+        stream.next_layer().expires_after(limits.error_write_timeout);
         co_await http::async_write(stream, res, token);
         log::info("ws_upgrade_refused", {{"request_id", api_req.request_id}, {"ip", ip}, {"status", res.result_int()}});
         break;
@@ -318,14 +331,16 @@ asio::awaitable<void> run_http_session(asio::ip::tcp::socket socket, session_env
     bool keep_alive = req.keep_alive();
     auto request_id = api_req.request_id;
     const bool head = req.method() == http::verb::head;
+    std::optional<in_flight> busy(std::in_place, env.stats);
     auto res = to_beast_response(co_await env.router.handle(std::move(api_req)), req.version(), keep_alive,
                                  request_id, head);
-    stream.next_layer().expires_after(std::chrono::seconds(30));
+    stream.next_layer().expires_after(limits.write_timeout);
     auto [w_ec, w_n] = co_await http::async_write(stream, res, token);
+    busy.reset();
     if (w_ec || !keep_alive) break;
     // Idle keep-alive connections are closed by the next header timeout.
   }
-  stream.next_layer().expires_after(std::chrono::seconds(3));
+  stream.next_layer().expires_after(limits.tls_shutdown_timeout);
   co_await stream.async_shutdown(token);
 }
 

@@ -22,10 +22,24 @@ struct session_env {
   api::metrics& stats;
 };
 
+// Counts a piece of work (a request, a WebSocket frame handled or written) while it is in
+// flight, for the graceful stop (api::metrics::work_in_flight).
+class in_flight {
+ public:
+  explicit in_flight(api::metrics& m) : m_(m) { m_.work_in_flight.fetch_add(1); }
+  ~in_flight() { m_.work_in_flight.fetch_sub(1); }
+  in_flight(const in_flight&) = delete;
+  in_flight& operator=(const in_flight&) = delete;
+
+ private:
+  api::metrics& m_;
+};
+
 // Closes a connection whose peer may still be sending (an oversized request or frame): stops
-// writing, then reads and discards for a short while so that our last response or close frame
-// is not destroyed by a TCP reset, then closes.
-boost::asio::awaitable<void> lingering_close(boost::beast::tcp_stream& stream);
+// writing, then reads and discards for limits.lingering_close_timeout so that our last
+// response or close frame is not destroyed by a TCP reset, then closes.
+boost::asio::awaitable<void> lingering_close(boost::beast::tcp_stream& stream,
+                                             std::chrono::seconds timeout);
 
 // Runs one accepted connection until it closes (HTTP keep-alive, maybe upgraded to WebSocket).
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket, session_env env);

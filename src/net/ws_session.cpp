@@ -82,18 +82,22 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
       }
       auto text = beast::buffers_to_string(buffer.data());
       buffer.consume(buffer.size());
-      co_await gateway_->on_text(std::move(text));
+      {
+        in_flight busy(env_.stats);
+        co_await gateway_->on_text(std::move(text));
+      }
       if (closing_) break;
     }
     gateway_->closed();
     env_.stats.ws_open.fetch_sub(1);
-    if (oversized) co_await lingering_close(beast::get_lowest_layer(ws_));
+    if (oversized)
+      co_await lingering_close(beast::get_lowest_layer(ws_), limits.lingering_close_timeout);
     log::info("ws_close", {{"user_id", user_id}, {"ip", ip}});
     // Let a pending close handshake finish before the stream goes away.
-    while (writing_ || close_in_flight_) {
+    const auto give_up = std::chrono::steady_clock::now() + limits.ws_close_timeout;
+    while ((writing_ || close_in_flight_) && std::chrono::steady_clock::now() < give_up) {
       asio::steady_timer t(strand_, std::chrono::milliseconds(20));
       co_await t.async_wait(token);
-      if (++drain_rounds_ > 250) break;
     }
   }
 
@@ -140,6 +144,7 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
 
   asio::awaitable<void> write_loop() {
     auto self = shared_from_this();
+    in_flight busy(env_.stats);
     while (!queue_.empty() && !closing_) {
       auto frame = queue_.front();
       ws_.text(true);
@@ -160,7 +165,6 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
   bool writing_ = false;
   bool closing_ = false;
   bool close_in_flight_ = false;
-  int drain_rounds_ = 0;
 };
 
 }  // namespace

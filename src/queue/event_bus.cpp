@@ -11,6 +11,7 @@
 
 #include "base/log.hpp"
 #include "crypto/crypto.hpp"
+#include "queue/nats_connection.hpp"
 
 namespace redoubt::queue {
 
@@ -18,7 +19,7 @@ namespace {
 
 // One broker connection with its room.> subscription and JetStream context.
 struct link {
-  natsConnection* conn = nullptr;
+  nats_connection_ptr conn;  // closed last, after the subscription and the JetStream context
   natsSubscription* sub = nullptr;
   jsCtx* js = nullptr;
   ~link() {
@@ -27,10 +28,6 @@ struct link {
       natsSubscription_Destroy(sub);
     }
     if (js) jsCtx_Destroy(js);
-    if (conn) {
-      natsConnection_Close(conn);
-      natsConnection_Destroy(conn);
-    }
   }
 };
 
@@ -129,32 +126,18 @@ namespace {
 
 result<std::unique_ptr<link>> open_link(const bus_settings& s, event_bus::impl* owner,
                                         natsMsgHandler on_message) {
+  auto o = account_options(s);
+  o.on_disconnected = &event_bus::impl::on_disconnected;
+  o.on_reconnected = &event_bus::impl::on_reconnected;
+  auto conn = connect_nats(o, "message bus");
+  if (!conn) return conn.error();
   auto l = std::make_unique<link>();
-  natsOptions* opts = nullptr;
-  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<link>> {
-    if (opts) natsOptions_Destroy(opts);
-    return make_error(errc::unavailable, std::string("message bus: ") + what + ": " + natsStatus_GetText(st));
-  };
-  natsStatus st = natsOptions_Create(&opts);
-  if (st != NATS_OK) return fail("options", st);
-  if ((st = natsOptions_SetURL(opts, s.url.c_str())) != NATS_OK) return fail("url", st);
-  if ((st = natsOptions_SetSecure(opts, true)) != NATS_OK) return fail("tls", st);
-  if (!s.ca_file.empty() && (st = natsOptions_LoadCATrustedCertificates(opts, s.ca_file.c_str())) != NATS_OK)
-    return fail("ca file", st);
-  if ((st = natsOptions_SetUserInfo(opts, s.user.c_str(), s.password.reveal().c_str())) != NATS_OK)
-    return fail("credentials", st);
-  if ((st = natsOptions_SetCustomInboxPrefix(opts, s.inbox_prefix.c_str())) != NATS_OK) return fail("inbox", st);
-  natsOptions_SetMaxReconnect(opts, -1);
-  natsOptions_SetReconnectWait(opts, 500);
-  natsOptions_SetDisconnectedCB(opts, &event_bus::impl::on_disconnected, nullptr);
-  natsOptions_SetReconnectedCB(opts, &event_bus::impl::on_reconnected, nullptr);
-  if ((st = natsConnection_Connect(&l->conn, opts)) != NATS_OK) return fail("connect", st);
-  natsOptions_Destroy(opts);
-  opts = nullptr;
-  if ((st = natsConnection_Subscribe(&l->sub, l->conn, "room.>", on_message, owner)) != NATS_OK)
-    return fail("subscribe", st);
-  if ((st = natsConnection_JetStream(&l->js, l->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
-  natsConnection_Flush(l->conn);
+  l->conn = std::move(*conn);
+  natsStatus st = natsConnection_Subscribe(&l->sub, l->conn.get(), "room.>", on_message, owner);
+  if (st != NATS_OK) return nats_error("message bus: subscribe", st);
+  if ((st = natsConnection_JetStream(&l->js, l->conn.get(), nullptr)) != NATS_OK)
+    return nats_error("message bus: jetstream", st);
+  natsConnection_Flush(l->conn.get());
   return l;
 }
 
@@ -174,7 +157,7 @@ result<std::unique_ptr<event_bus>> event_bus::connect(const bus_settings& s, rem
 }
 
 bool event_bus::reopen_if_closed() {
-  if (!natsConnection_IsClosed(impl_->current.load()->conn)) return true;
+  if (!natsConnection_IsClosed(impl_->current.load()->conn.get())) return true;
   log::error("bus_closed", {{"reopened_before", impl_->reopened.load()}});
   auto l = open_link(impl_->settings, impl_.get(), &impl::on_message);
   if (!l) {
@@ -203,7 +186,7 @@ void event_bus::publish(std::int64_t room, std::int64_t seq, const std::string& 
   payload += std::to_string(seq);
   payload += '\n';
   payload += frame;
-  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn.get(), subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 
@@ -211,14 +194,14 @@ void event_bus::publish_membership(std::int64_t room, std::int64_t user, std::in
   std::string subject = "room." + std::to_string(room) + ".member";
   std::string payload = impl_->node + '\n' + std::to_string(user) + '\n' + std::to_string(seq) + '\n' +
                         (joined ? "joined" : "left");
-  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn.get(), subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 
 void event_bus::publish_ephemeral(std::int64_t room, std::int64_t except_user, const std::string& frame) {
   std::string subject = "room." + std::to_string(room) + ".eph";
   std::string payload = impl_->node + '\n' + std::to_string(except_user) + '\n' + frame;
-  natsStatus st = natsConnection_Publish(impl_->current.load()->conn, subject.c_str(), payload.data(), static_cast<int>(payload.size()));
+  natsStatus st = natsConnection_Publish(impl_->current.load()->conn.get(), subject.c_str(), payload.data(), static_cast<int>(payload.size()));
   if (st != NATS_OK) log::warn("bus_publish_failed", {{"room", room}, {"error", natsStatus_GetText(st)}});
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "base/log.hpp"
+#include "queue/nats_connection.hpp"
 
 namespace redoubt::queue {
 
@@ -58,7 +59,7 @@ void delivery::term() {
 }
 
 struct job_consumer::impl {
-  natsConnection* conn = nullptr;
+  nats_connection_ptr conn;  // closed last
   jsCtx* js = nullptr;
   natsSubscription* sub = nullptr;
   static void on_disconnected(natsConnection*, void*) { log::warn("job_queue_disconnected"); }
@@ -66,10 +67,6 @@ struct job_consumer::impl {
   ~impl() {
     if (sub) natsSubscription_Destroy(sub);
     if (js) jsCtx_Destroy(js);
-    if (conn) {
-      natsConnection_Close(conn);
-      natsConnection_Destroy(conn);
-    }
   }
 };
 
@@ -86,38 +83,22 @@ struct job_consumer::state {
 namespace {
 
 result<std::unique_ptr<job_consumer::impl>> open_connection(const consumer_settings& s) {
+  auto o = account_options(s);
+  o.on_disconnected = &job_consumer::impl::on_disconnected;
+  o.on_reconnected = &job_consumer::impl::on_reconnected;
+  auto conn = connect_nats(o, "job queue");
+  if (!conn) return conn.error();
   auto p = std::make_unique<job_consumer::impl>();
-  natsOptions* opts = nullptr;
-  auto fail = [&](const char* what, natsStatus st) -> result<std::unique_ptr<job_consumer::impl>> {
-    if (opts) natsOptions_Destroy(opts);
-    const char* detail = nats_GetLastError(nullptr);
-    return make_error(errc::unavailable, std::string("job queue: ") + what + ": " + natsStatus_GetText(st) +
-                                             (detail ? std::string(" (") + detail + ")" : ""));
-  };
-  natsStatus st = natsOptions_Create(&opts);
-  if (st != NATS_OK) return fail("options", st);
-  if ((st = natsOptions_SetURL(opts, s.url.c_str())) != NATS_OK) return fail("url", st);
-  if ((st = natsOptions_SetSecure(opts, true)) != NATS_OK) return fail("tls", st);
-  if (!s.ca_file.empty() && (st = natsOptions_LoadCATrustedCertificates(opts, s.ca_file.c_str())) != NATS_OK)
-    return fail("ca file", st);
-  if ((st = natsOptions_SetUserInfo(opts, s.user.c_str(), s.password.reveal().c_str())) != NATS_OK)
-    return fail("credentials", st);
-  if ((st = natsOptions_SetCustomInboxPrefix(opts, s.inbox_prefix.c_str())) != NATS_OK) return fail("inbox", st);
-  natsOptions_SetMaxReconnect(opts, -1);
-  natsOptions_SetReconnectWait(opts, 500);
-  natsOptions_SetDisconnectedCB(opts, &job_consumer::impl::on_disconnected, nullptr);
-  natsOptions_SetReconnectedCB(opts, &job_consumer::impl::on_reconnected, nullptr);
-  if ((st = natsConnection_Connect(&p->conn, opts)) != NATS_OK) return fail("connect", st);
-  natsOptions_Destroy(opts);
-  opts = nullptr;
-  if ((st = natsConnection_JetStream(&p->js, p->conn, nullptr)) != NATS_OK) return fail("jetstream", st);
+  p->conn = std::move(*conn);
+  natsStatus st = natsConnection_JetStream(&p->js, p->conn.get(), nullptr);
+  if (st != NATS_OK) return nats_error("job queue: jetstream", st);
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = s.stream.c_str();
   so.Consumer = s.durable.c_str();  // bind to the consumer the admin created; never create one
   jsErrCode jerr = static_cast<jsErrCode>(0);
   if ((st = js_PullSubscribe(&p->sub, p->js, "jobs.>", s.durable.c_str(), nullptr, &so, &jerr)) != NATS_OK)
-    return fail("bind consumer", st);
+    return nats_error("job queue: bind consumer", st);
   log::info("job_consumer_connected", {{"stream", s.stream}, {"consumer", s.durable}});
   return p;
 }
@@ -142,7 +123,7 @@ std::uint64_t job_consumer::reopened() const noexcept { return state_->reopened.
 
 result<std::vector<std::unique_ptr<delivery>>> job_consumer::fetch(int batch, std::chrono::milliseconds wait) {
   impl* c = state_->current.load();
-  if (natsConnection_IsClosed(c->conn)) {
+  if (natsConnection_IsClosed(c->conn.get())) {
     // The library stopped reconnecting; start over (the caller paces the attempts).
     log::error("job_queue_closed", {{"reopened_before", state_->reopened.load()}});
     auto fresh = open_connection(state_->settings);
@@ -180,7 +161,7 @@ void job_consumer::dead_letter(std::string_view reason, std::string_view data, s
   if (natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())) != NATS_OK) return;
   std::string id(job_id.substr(0, 64));
   natsMsgHeader_Set(msg, "Redoubt-Job-Id", id.c_str());
-  natsConnection_PublishMsg(state_->current.load()->conn, msg);
+  natsConnection_PublishMsg(state_->current.load()->conn.get(), msg);
   natsMsg_Destroy(msg);
 }
 

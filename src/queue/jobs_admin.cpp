@@ -4,38 +4,25 @@
 
 #include <memory>
 
+#include "queue/nats_connection.hpp"
+
 namespace redoubt::queue {
 namespace {
 
 constexpr std::int64_t ns_per_s = 1'000'000'000;
 
-error nats_error(const char* what, natsStatus s, jsErrCode jerr = static_cast<jsErrCode>(0)) {
-  const char* detail = nats_GetLastError(nullptr);
-  return make_error(errc::unavailable, std::string(what) + ": " + natsStatus_GetText(s) +
-                                           (jerr ? " (jetstream error " + std::to_string(jerr) + ")" : "") +
-                                           (detail ? std::string(" ") + detail : ""));
-}
-
 }  // namespace
 
 result<stream_setup> setup_jobs_stream(const admin_connection& c, int max_deliver, int ack_wait_seconds) {
-  natsOptions* raw_opts = nullptr;
-  if (auto s = natsOptions_Create(&raw_opts); s != NATS_OK) return nats_error("options", s);
-  std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> opts(raw_opts, natsOptions_Destroy);
-  natsStatus s = natsOptions_SetURL(opts.get(), c.url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetSecure(opts.get(), true);
-  if (s == NATS_OK && !c.ca_file.empty()) s = natsOptions_LoadCATrustedCertificates(opts.get(), c.ca_file.c_str());
-  if (s == NATS_OK && !c.expected_hostname.empty())
-    s = natsOptions_SetExpectedHostname(opts.get(), c.expected_hostname.c_str());
-  if (s == NATS_OK) s = natsOptions_SetUserInfo(opts.get(), c.user.c_str(), c.password.reveal().c_str());
-  if (s == NATS_OK) s = natsOptions_SetCustomInboxPrefix(opts.get(), "_INBOX.admin");
-  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.get(), 5000);
-  if (s != NATS_OK) return nats_error("options", s);
-  natsConnection* raw_nc = nullptr;
-  if (s = natsConnection_Connect(&raw_nc, opts.get()); s != NATS_OK) return nats_error("connect", s);
-  std::unique_ptr<natsConnection, decltype(&natsConnection_Destroy)> nc(raw_nc, natsConnection_Destroy);
+  auto o = account_options(c);
+  o.expected_hostname = c.expected_hostname;
+  o.reconnect_forever = false;  // one command: a dropped connection is an error
+  o.timeout_ms = 5000;
+  auto nc = connect_nats(o, "broker");
+  if (!nc) return nc.error();
+  natsStatus s = NATS_OK;
   jsCtx* raw_js = nullptr;
-  if (s = natsConnection_JetStream(&raw_js, nc.get(), nullptr); s != NATS_OK) return nats_error("jetstream", s);
+  if (s = natsConnection_JetStream(&raw_js, nc->get(), nullptr); s != NATS_OK) return nats_error("jetstream", s);
   std::unique_ptr<jsCtx, decltype(&jsCtx_Destroy)> js(raw_js, jsCtx_Destroy);
 
   jsStreamConfig sc;

@@ -15,6 +15,7 @@ struct admin_connection {
   secret_string password;
   std::string ca_file;
   std::string expected_hostname;  // empty = the URL's host
+  std::string inbox_prefix = "_INBOX.admin";
 };
 
 // Work-queue retention: a job leaves the stream once the worker acknowledged (or terminated)

@@ -6,7 +6,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -114,21 +113,8 @@ asio::awaitable<void> relay_loop(std::shared_ptr<outbox_relay::impl> self) {
   constexpr auto token = asio::as_tuple(asio::use_awaitable);
   auto backoff = self->settings.relay_interval;
   int passes = 0;
-  auto next_retention = std::chrono::steady_clock::now();
-  auto next_files_maintenance = std::chrono::steady_clock::now() + self->settings.files_maintenance_interval;
   while (!self->stopped.load()) {
     self->woken.store(false);
-    // The periodic job: queued here (any node may; a pending one blocks more), run by the worker.
-    if (std::chrono::steady_clock::now() >= next_retention) {
-      next_retention = std::chrono::steady_clock::now() + self->settings.retention_interval;
-      auto queued = co_await self->repo.enqueue_retention_job();
-      if (!queued) log::warn("retention_enqueue_failed", {{"error", queued.error().message}});
-    }
-    if (self->settings.files_maintenance && std::chrono::steady_clock::now() >= next_files_maintenance) {
-      next_files_maintenance = std::chrono::steady_clock::now() + self->settings.files_maintenance_interval;
-      auto queued = co_await self->repo.enqueue_files_maintenance_job();
-      if (!queued) log::warn("files_maintenance_enqueue_failed", {{"error", queued.error().message}});
-    }
     const bool bus_open = co_await asio::co_spawn(self->publisher, reopen_task(&self->bus), asio::use_awaitable);
     int n = bus_open ? co_await relay_batch(self) : -1;
     // While the broker refuses jobs every pass counts (the backlog is what grows then).
@@ -158,7 +144,9 @@ outbox_relay::outbox_relay(asio::any_io_executor ex, storage::outbox_repository&
 
 outbox_relay::~outbox_relay() { stop(); }
 
-void outbox_relay::start() { asio::co_spawn(impl_->strand, relay_loop(impl_), asio::detached); }
+asio::awaitable<void> outbox_relay::run() {
+  co_await asio::co_spawn(impl_->strand, relay_loop(impl_), asio::use_awaitable);
+}
 
 void outbox_relay::notify() {
   if (impl_->woken.exchange(true)) return;

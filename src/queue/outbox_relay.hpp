@@ -2,7 +2,8 @@
 // marks them published once the stream acknowledged them. The same loop is the reconciler: a
 // row whose claim expired (a relay died) or that the worker did not complete within
 // republish_after is claimed and published again. PostgreSQL stays the system of record, so
-// lost JetStream data only delays jobs.
+// lost JetStream data only delays jobs. (The periodic retention and attachment clean-up jobs
+// are queued by the server's maintenance loop, app/background.)
 //
 // Threads: the loop runs on a strand of the server's io_context; the blocking JetStream publish
 // runs on the relay's own one-thread pool.
@@ -40,7 +41,9 @@ class outbox_relay {
   outbox_relay(const outbox_relay&) = delete;
   outbox_relay& operator=(const outbox_relay&) = delete;
 
-  void start();
+  // The relay loop, on the relay's strand, until stop(); run it under kit::supervisor, which
+  // starts it again should it throw.
+  boost::asio::awaitable<void> run();
   // Thread-safe: a job was just committed; publish without waiting for the next poll.
   void notify();
   void stop();

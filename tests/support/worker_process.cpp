@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "support/server_process.hpp"
 
@@ -70,10 +71,14 @@ std::string worker_process::log() const {
 
 long long worker_process::metric(const std::string& name) const {
   std::ifstream file(dir_.file("metrics.prom"));
-  std::string n;
-  long long v;
-  while (file >> n >> v)
-    if (n == name) return v;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.empty() || line[0] == '#') continue;  // HELP and TYPE lines
+    std::istringstream fields(line);
+    std::string n;
+    long long v;
+    if (fields >> n >> v && n == name) return v;
+  }
   return -1;
 }
 
