@@ -81,6 +81,8 @@ TEST(Chat, ResumeReplaysExactlyTheMissedEvents) {
   {
     auto wb = connect_ws(server, bob);
     wa.send(send_frame(room, "r0", "before the drop"));
+    // r0's ack first, so that each ack read below is for r1..r5 and the edit comes after r5.
+    wa.read_until([](const json::object& f) { return is_type(f, "ack"); });
     auto ev = wb.read_until([](const json::object& f) { return is_type(f, "event"); });
     last_seen = ev.at("seq").as_int64();
     wb.close();
