@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   server_options so;
   so.extra_toml = "[nats]\nurl = " + quote_toml(nats.url()) + "\nuser = \"redoubt_server\"\npassword_file = " +
                   quote_toml(dir + "/nats.pass") + "\nca_file = " + quote_toml(nats.ca_file()) +
-                  "\n[jobs]\nsigning_key_file = " + quote_toml(dir + "/signing.key") + "\nrelay_batch = 500\n";
+                  "\ncluster_key_file = " + quote_toml(nats.cluster_key_file()) + "\n[jobs]\nsigning_key_file = " + quote_toml(dir + "/signing.key") + "\nrelay_batch = 500\n";
   server_process server(so);
   server.start();
   worker_options wo;

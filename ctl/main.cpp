@@ -237,6 +237,26 @@ int cmd_keygen_signing(const std::string& secret_path, const std::string& public
   return 0;
 }
 
+// Writes a new cluster key file (0600, never over an existing file): every server node of an
+// installation gets a copy; the broker never does (see queue/bus_seal.hpp for rotation).
+int cmd_keygen_cluster(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::cerr << "redoubtctl: cannot create '" << path << "' (exists?)\n";
+    return 1;
+  }
+  const std::string text = "# Redoubt cluster key: seals what server nodes send each other over the broker.\n" +
+                           crypto::random_hex(32) + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    std::cerr << "redoubtctl: cannot write '" << path << "'\n";
+    return 1;
+  }
+  std::cout << "cluster key written to " << path << " (copy it to every server node)\n";
+  return 0;
+}
+
 int cmd_nats_setup(const std::string& url, const std::string& ca_file, const std::string& password_file,
                    const std::string& hostname) {
   auto pw = kit::read_secret_file(password_file);
@@ -279,6 +299,10 @@ int main(int argc, char** argv) {
   auto* keygen = app.add_subcommand("keygen-signing", "create the Ed25519 key pair that signs jobs (no config)");
   keygen->add_option("secret_file", secret_out)->required();
   keygen->add_option("public_file", public_out)->required();
+  std::string cluster_key_out;
+  auto* keygen_cluster =
+      app.add_subcommand("keygen-cluster", "create the key that seals traffic between server nodes (no config)");
+  keygen_cluster->add_option("file", cluster_key_out)->required();
   std::string nats_url, nats_ca, nats_password_file, nats_hostname;
   auto* nats_setup = app.add_subcommand("nats-setup", "create stream JOBS and consumer worker (broker admin; no config)");
   nats_setup->add_option("--url", nats_url, "tls://host:port")->required();
@@ -301,6 +325,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (keygen->parsed()) return cmd_keygen_signing(secret_out, public_out);
+  if (keygen_cluster->parsed()) return cmd_keygen_cluster(cluster_key_out);
   if (nats_setup->parsed()) return cmd_nats_setup(nats_url, nats_ca, nats_password_file, nats_hostname);
   if (files_keygen->parsed()) return ctl::files_keygen(key_file_out);
   auto cfg = app::load_settings(config_path);

@@ -10,7 +10,8 @@
 #   DIR/js/                     JetStream file store
 # Users and subjects:
 #   redoubt_server  publishes jobs.> (with JetStream acks) and room.> (fan-out between nodes),
-#                   subscribes room.>; cannot fetch from consumers.
+#                   subscribes room.>; cluster.> (ended sessions) both ways; cannot fetch
+#                   from consumers.
 #   redoubt_worker  consumes the durable pull consumer "worker" of stream JOBS, acks, publishes
 #                   dlq.>; cannot publish jobs.> nor touch room.>.
 #   redoubt_admin   JetStream API only; used to create stream JOBS and consumer "worker".
@@ -88,11 +89,11 @@ authorization {
       password: "$server_hash"
       permissions: {
         publish: {
-          allow: ["jobs.>", "room.>", "\$JS.API.STREAM.INFO.JOBS"]
+          allow: ["jobs.>", "room.>", "cluster.>", "\$JS.API.STREAM.INFO.JOBS"]
           deny: ["\$JS.API.CONSUMER.MSG.NEXT.>", "\$JS.ACK.>", "dlq.>"]
         }
         subscribe: {
-          allow: ["room.>", "_INBOX.server.>"]
+          allow: ["room.>", "cluster.>", "_INBOX.server.>"]
           deny: ["jobs.>", "dlq.>"]
         }
       }
@@ -108,11 +109,11 @@ authorization {
             "\$JS.ACK.JOBS.worker.>"
             "dlq.>"
           ]
-          deny: ["jobs.>", "room.>"]
+          deny: ["jobs.>", "room.>", "cluster.>"]
         }
         subscribe: {
           allow: ["_INBOX.worker.>"]
-          deny: ["room.>", "jobs.>"]
+          deny: ["room.>", "cluster.>", "jobs.>"]
         }
       }
     }

@@ -105,6 +105,11 @@ stack_prepare_jobs() {
     { stack_nats_section server; printf '\n[jobs]\nsigning_key_file = "%s"\n' "$var/keys/signing.key"; } \
       >> "$var/config/server.toml"
   fi
+  # Server nodes seal what they send each other with this key; the broker never sees it.
+  [[ -f "$var/keys/cluster.key" ]] || "$ctl_bin" keygen-cluster "$var/keys/cluster.key" >/dev/null
+  if ! grep -q '^cluster_key_file' "$var/config/server.toml"; then
+    sed -i "/^\[nats\]/a cluster_key_file = \"$var/keys/cluster.key\"" "$var/config/server.toml"
+  fi
   if [[ ! -f "$var/config/worker.toml" ]]; then
     (
       umask 077

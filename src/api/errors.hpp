@@ -28,6 +28,9 @@ inline constexpr int normal = 1000;
 inline constexpr int slow_consumer = 1008;  // policy violation
 // A frame over [limits] max_ws_message_bytes (sent by Beast itself, before buffering).
 inline constexpr int message_too_big = 1009;
+// The session the connection was opened with ended: signed out, revoked, expired, password
+// changed or reset, account disabled. Sign in again; do not reconnect with the old cookie.
+inline constexpr int session_ended = 4401;
 }  // namespace ws_close_code
 
 }  // namespace redoubt::api

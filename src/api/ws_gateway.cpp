@@ -38,6 +38,7 @@ ws_gateway::ws_gateway(app_context& ctx, asio::any_io_executor strand, ws_link& 
       link_(link),
       session_(std::move(session)),
       remote_ip_(std::move(remote_ip)),
+      session_expiry_(strand_),
       message_tokens_(ctx.config.limits.messages_burst),
       tokens_updated_(std::chrono::steady_clock::now()) {}
 
@@ -64,6 +65,21 @@ void ws_gateway::open() {
   server::hello_frame hello{proto::user_json(session_.account, true), session_.id};
   send_json(server::encode(hello));
   ctx_.hub.attach(self);
+  // The session's absolute lifetime ends the connection too.
+  if (session_.seconds_left > 0) {
+    session_expiry_.expires_after(std::chrono::seconds(session_.seconds_left));
+    session_expiry_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->end_session("expired");
+    });
+  }
+}
+
+void ws_gateway::end_session(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;  // nothing is sent after the close frame
+  session_expiry_.cancel();
+  log::info("ws_session_ended", {{"user_id", user()}, {"session_id", session_.id}, {"reason", why}});
+  link_.close(ws_close_code::session_ended, "session ended");
 }
 
 void ws_gateway::closed() {
@@ -78,6 +94,7 @@ void ws_gateway::closed() {
     ctx_.hub.detach(this);
   }
   closed_ = true;
+  session_expiry_.cancel();
 }
 
 void ws_gateway::broadcast_presence(server::presence_status status) {
@@ -119,6 +136,10 @@ void ws_gateway::on_room_removed(chat::room_id room, chat::seq_t seq) {
     self->ctx_.hub.unsubscribe(room, self.get());
     self->rooms_.erase(it);
   });
+}
+
+void ws_gateway::on_session_ended() {
+  asio::post(strand_, [self = shared_from_this()] { self->end_session("ended"); });
 }
 
 // --- delivery with per-room cursors (strand only)
@@ -209,6 +230,7 @@ bool ws_gateway::allow_message() {
 
 asio::awaitable<void> ws_gateway::on_text(std::string text) {
   ctx_.stats.ws_frames_in.fetch_add(1, std::memory_order_relaxed);
+  if (closed_) co_return;  // the session ended: frames still in flight are not acted on
   std::optional<std::string> ref;
   proto::frame_limits limits{ctx_.config.limits.max_message_body_chars,
                               ctx_.config.limits.max_attachments_per_message};

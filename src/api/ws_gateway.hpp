@@ -16,6 +16,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "api/http_types.hpp"
 #include "api/router.hpp"
@@ -40,11 +41,13 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
 
   // chat::subscriber
   chat::user_id user() const override { return session_.account.id; }
+  std::int64_t session_id() const override { return session_.id; }
   bool away() const override { return away_.load(); }
   void on_event(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame) override;
   void on_ephemeral(const chat::frame_ptr& frame) override;
   void on_room_added(chat::room_id room, chat::seq_t first_seq) override;
   void on_room_removed(chat::room_id room, chat::seq_t seq) override;
+  void on_session_ended() override;
 
  private:
   struct room_state {
@@ -70,6 +73,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
                                            std::vector<std::int64_t> attachments);
   void broadcast_presence(proto::server::presence_status status);
   bool allow_message();
+  void end_session(std::string_view why);
 
   app_context& ctx_;
   boost::asio::any_io_executor strand_;
@@ -77,6 +81,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   chat::session_info session_;
   std::string remote_ip_;
   std::map<chat::room_id, room_state> rooms_;
+  boost::asio::steady_timer session_expiry_;
   bool subscribed_ = false;
   bool closed_ = false;
   std::atomic<bool> away_{false};  // read by the hub from any thread

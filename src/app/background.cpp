@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unordered_set>
 
 #include "base/log.hpp"
 #include "audit/checkpoints.hpp"
+#include "auth/accounts.hpp"
+#include "chat/hub.hpp"
 #include "storage/outbox_repository.hpp"
 
 namespace redoubt::app {
@@ -63,6 +66,40 @@ asio::awaitable<void> maintenance_loop(kit::supervisor* loops, storage::outbox_r
     auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - clock_type::now());
     const bool go_on = co_await loops->pause(std::max(wait, std::chrono::milliseconds(1)));
     if (!go_on) co_return;
+  }
+}
+
+namespace {
+
+// Closes the connections whose session is no longer valid; the others' sessions count as used.
+asio::awaitable<void> check_live_sessions(chat::hub* hub, auth::accounts* accounts) {
+  auto connected = hub->live_sessions();
+  if (connected.empty()) co_return;
+  std::vector<std::int64_t> ids;
+  ids.reserve(connected.size());
+  for (const auto& c : connected) ids.push_back(c.session);
+  auto valid = co_await accounts->live_sessions(ids);
+  if (!valid) {
+    // Unknown is not ended: a database outage must not disconnect everyone.
+    log::warn("live_session_check_failed", {{"error", valid.error().message}});
+    co_return;
+  }
+  const std::unordered_set<std::int64_t> still(valid->begin(), valid->end());
+  for (const auto& c : connected) {
+    if (still.contains(c.session)) continue;
+    log::info("session_ended_found", {{"user_id", c.user}, {"session_id", c.session}});
+    hub->end_sessions_from_peer(chat::session_end{c.user, c.session, std::nullopt});
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> live_session_loop(kit::supervisor* loops, chat::hub* hub, auth::accounts* accounts,
+                                        const auth_settings* auth) {
+  for (;;) {
+    const bool go_on = co_await loops->pause(auth->live_session_check);
+    if (!go_on) co_return;
+    co_await check_live_sessions(hub, accounts);
   }
 }
 

@@ -13,6 +13,12 @@
 namespace redoubt::audit {
 class log_store;
 }
+namespace redoubt::auth {
+class accounts;
+}
+namespace redoubt::chat {
+class hub;
+}
 namespace redoubt::storage {
 class outbox_repository;
 }
@@ -30,5 +36,11 @@ boost::asio::awaitable<void> audit_checkpoint_loop(kit::supervisor* loops, audit
 boost::asio::awaitable<void> maintenance_loop(kit::supervisor* loops, storage::outbox_repository* outbox,
                                               const jobs_settings* jobs,
                                               std::function<void()> queued);
+
+// Every auth.live_session_check, closes this node's connections whose session ended without
+// the bus saying so (a lost message, a change made in the database) or went idle, and marks
+// the others' sessions used.
+boost::asio::awaitable<void> live_session_loop(kit::supervisor* loops, chat::hub* hub, auth::accounts* accounts,
+                                               const auth_settings* auth);
 
 }  // namespace redoubt::app

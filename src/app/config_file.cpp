@@ -2,6 +2,7 @@
 
 #include "crypto/crypto.hpp"
 #include "kit/config_reader.hpp"
+#include "queue/bus_seal.hpp"
 
 namespace redoubt::app {
 
@@ -60,6 +61,7 @@ void read_auth(config_reader& r, auth_settings& a) {
   r.integer("auth", "max_password_length", a.max_password_length, 64, 4096);
   r.duration("auth", "session_idle_timeout_s", a.session_idle_timeout, 60, 365LL * 86400);
   r.duration("auth", "session_absolute_timeout_s", a.session_absolute_timeout, 60, 365LL * 86400);
+  r.duration("auth", "live_session_check_s", a.live_session_check, 1, 3600);
   r.integer("auth", "login_failures_per_minute", a.login_failures_per_minute, 1, 100000);
   r.str("auth", "common_passwords_file", a.common_passwords_file);
 }
@@ -102,7 +104,7 @@ void read_limits(config_reader& r, limits_settings& l) {
 
 // The names of the secret files; their contents are read once every key was read.
 struct secret_files {
-  std::string database_password, nats_password, signing_key, webhook_secret;
+  std::string database_password, nats_password, signing_key, webhook_secret, cluster_key;
 };
 
 result<void> finish_signing_key(jobs_settings& j, const std::string& signing_key_file) {
@@ -117,6 +119,20 @@ result<void> finish_signing_key(jobs_settings& j, const std::string& signing_key
   if (!pk)
     return make_error(errc::invalid_argument, "jobs.signing_key_file: " + pk.error().message);
   j.signing_public_key = std::move(*pk);
+  return {};
+}
+
+// Several nodes seal what they send each other with the cluster key (queue/bus_seal.hpp).
+result<void> finish_cluster_key(nats_settings& n, const std::string& cluster_key_file) {
+  if (n.url.empty()) return {};
+  if (cluster_key_file.empty())
+    return make_error(errc::invalid_argument,
+                      "nats.cluster_key_file is required when nats.url is set (redoubtctl keygen-cluster)");
+  auto text = read_secret_file(cluster_key_file);
+  if (!text) return text.error();
+  if (auto keys = queue::parse_cluster_keys(text->reveal()); !keys)
+    return make_error(errc::invalid_argument, "nats.cluster_key_file: " + keys.error().message);
+  n.cluster_keys = std::move(*text);
   return {};
 }
 
@@ -144,6 +160,7 @@ result<void> finish(settings& s, const secret_files& files) {
   if (!s.nats.url.empty() && s.jobs.signing_key.reveal().empty())
     return make_error(errc::invalid_argument,
                       "jobs.signing_key_file is required when nats.url is set");
+  if (auto ok = finish_cluster_key(s.nats, files.cluster_key); !ok) return ok.error();
   if (!files.webhook_secret.empty()) {
     auto secret = read_secret_file(files.webhook_secret);
     if (!secret) return secret.error();
@@ -167,6 +184,7 @@ result<settings> load_settings(const std::string& path) {
   secret_files files;
   read_server(r, s);
   kit::read_nats(r, s.nats, files.nats_password);
+  r.str("nats", "cluster_key_file", files.cluster_key);
   r.str("jobs", "signing_key_file", files.signing_key);
   read_jobs(r, s.jobs);
   read_files(r, s.files);

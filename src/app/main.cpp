@@ -84,6 +84,17 @@ std::map<std::string, std::string> checkpoint_keys(const jobs_settings& jobs) {
 }
 
 // The database pool's figures in /metrics (the API does not see the pool).
+// Frames from the broker that did not open with the cluster key, or came too late or twice.
+void append_bus_metrics(kit::exposition& out, const queue::event_bus::refused_counts& r) {
+  constexpr std::string_view name = "redoubt_bus_frames_refused_total";
+  constexpr std::string_view help = "Frames from the broker refused (not sealed with the cluster key, stale, replayed).";
+  out.counter(name, help, static_cast<double>(r.malformed), {{"reason", "malformed"}});
+  out.counter(name, help, static_cast<double>(r.unknown_key), {{"reason", "unknown_key"}});
+  out.counter(name, help, static_cast<double>(r.forged), {{"reason", "forged"}});
+  out.counter(name, help, static_cast<double>(r.stale), {{"reason", "stale"}});
+  out.counter(name, help, static_cast<double>(r.replayed), {{"reason", "replayed"}});
+}
+
 void append_pool_metrics(std::string& out, const db::pool_stats& ps) {
   api::append_metric(out, "redoubt_db_pool_size", "gauge", "Open database connections.", ps.size);
   api::append_metric(out, "redoubt_db_pool_in_use", "gauge", "Database connections in use.", ps.in_use);
@@ -106,9 +117,13 @@ result<std::unique_ptr<queue::event_bus>> connect_bus(const settings& config, ch
       [&hub](std::int64_t room, std::int64_t except_user, std::string frame) {
         hub.publish_ephemeral_from_peer(room, std::make_shared<const std::string>(std::move(frame)),
                                         except_user);
+      },
+      [&hub](std::int64_t user, std::optional<std::int64_t> session, std::optional<std::int64_t> keep) {
+        hub.end_sessions_from_peer(chat::session_end{user, session, keep});
       }};
-  auto connected = queue::event_bus::connect(
-      queue::client_settings<queue::bus_settings>(config.nats), std::move(from_peers));
+  auto bus_config = queue::client_settings<queue::bus_settings>(config.nats);
+  bus_config.cluster_keys = config.nats.cluster_keys;
+  auto connected = queue::event_bus::connect(bus_config, std::move(from_peers));
   if (!connected) return connected.error();
   auto* b = connected->get();
   hub.set_forwarders(chat::hub::forwarders{
@@ -120,7 +135,8 @@ result<std::unique_ptr<queue::event_bus>> connect_bus(const settings& config, ch
       },
       [b](chat::room_id room, const chat::frame_ptr& frame, chat::user_id except_user) {
         b->publish_ephemeral(room, except_user, *frame);
-      }});
+      },
+      [b](const chat::session_end& ended) { b->publish_session_end(ended.user, ended.session, ended.keep); }});
   return connected;
 }
 
@@ -213,7 +229,12 @@ int main(int argc, char** argv) {
   chat::service chat_service(db.rooms, db.messages, audit_log, hub, writer, config.limits);
   auth::accounts accounts(db.accounts, audit_log, config.auth, std::move(*policy));
   auth::admin administration(db.accounts, audit_log, checkpoint_keys(config.jobs));
+  accounts.set_session_listener([&hub](const chat::session_end& ended) { hub.end_sessions(ended); });
+  administration.set_session_listener([&hub](const chat::session_end& ended) { hub.end_sessions(ended); });
   kit::supervisor loops(io.get_executor(), config.server.loop_restart_backoff);
+  loops.spawn("live_sessions", [&loops, &hub, &accounts, &config] {
+    return app::live_session_loop(&loops, &hub, &accounts, &config.auth);
+  });
   // Background jobs: outbox rows go to JetStream as signed envelopes (needs the broker).
   std::unique_ptr<queue::outbox_relay> relay;
   if (bus) {
@@ -238,10 +259,11 @@ int main(int argc, char** argv) {
     router.emplace(api::app_context{config, file_store->get(), db.attachments, accounts, administration, audit_log, hub,
                                     writer, chat_service, stats, relay ? &relay->stats() : nullptr,
                                     [pool]() { return storage::ping(*pool); },
-                                    [pool, &loops](std::string& out) {
+                                    [pool, &loops, &bus](std::string& out) {
                                       append_pool_metrics(out, pool->stats());
                                       kit::exposition loop_metrics;
                                       loops.collect(loop_metrics, "redoubt_");
+                                      if (bus) append_bus_metrics(loop_metrics, bus->refused());
                                       out += loop_metrics.text();
                                     }});
   } catch (const std::exception& e) {

@@ -65,6 +65,10 @@ class account_store {
                                                                             std::int64_t idle_seconds) = 0;
   virtual awaitable<result<std::vector<chat::session_info>>> list_sessions(chat::user_id user) = 0;
   virtual awaitable<result<bool>> revoke_session(chat::user_id user, std::int64_t session_id) = 0;
+  // Of these sessions, the ones still valid (not revoked, expired, idle or of a disabled
+  // account); those are marked used.
+  virtual awaitable<result<std::vector<std::int64_t>>> live_sessions(const std::vector<std::int64_t>& session_ids,
+                                                                    std::int64_t idle_seconds) = 0;
 
   // Administration.
   virtual awaitable<result<std::vector<chat::user>>> list_users(int limit) = 0;

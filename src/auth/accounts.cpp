@@ -147,6 +147,7 @@ awaitable<result<void>> accounts::reset_password(std::string_view token, const s
                                           client.request_id, *user ? "ok" : "rejected"};
   co_await audit_.record(audit_record);
   if (!*user) co_return invalid;
+  sessions_ended(chat::session_end{**user, std::nullopt, std::nullopt});
   log::info("password_reset", {{"user_id", **user}, {"request_id", client.request_id}});
   co_return result<void>{};
 }
@@ -174,6 +175,7 @@ awaitable<result<void>> accounts::change_password(const chat::session_info& sess
   const std::optional<std::int64_t> keep = end_other_sessions ? std::optional<std::int64_t>(session.id) : std::nullopt;
   auto ok = co_await store_.change_password(session.account.id, *h, keep);
   if (!ok) co_return ok.error();
+  if (keep) sessions_ended(chat::session_end{session.account.id, std::nullopt, keep});
   json::object details{{"ended_other_sessions", end_other_sessions}};
   const audit::entry done{session.account.id, "user.password_change",
                                   "user:" + std::to_string(session.account.id), client.ip, client.request_id, "ok",
@@ -265,6 +267,7 @@ awaitable<result<chat::session_info>> accounts::authenticate(std::string_view to
 awaitable<result<void>> accounts::logout(const chat::session_info& session, const client_info& client) {
   auto r = co_await store_.revoke_session(session.account.id, session.id);
   if (!r) co_return r.error();
+  sessions_ended(chat::session_end{session.account.id, session.id, std::nullopt});
   {
     const audit::entry audit_record{session.account.id, "auth.logout", "session:" + std::to_string(session.id), client.ip,
                         client.request_id, "ok"};
@@ -286,9 +289,14 @@ awaitable<result<void>> accounts::revoke_session(const chat::session_info& sessi
   auto revoked = co_await store_.revoke_session(session.account.id, session_id);
   if (!revoked) co_return revoked.error();
   if (!*revoked) co_return make_error(errc::not_found, "session not found");
+  sessions_ended(chat::session_end{session.account.id, session_id, std::nullopt});
   const audit::origin from{client.ip, client.request_id};
   co_await audit_.record(session.account.id, "session.revoke", audit::target("session", session_id), from);
   co_return result<void>{};
+}
+
+awaitable<result<std::vector<std::int64_t>>> accounts::live_sessions(const std::vector<std::int64_t>& session_ids) {
+  co_return co_await store_.live_sessions(session_ids, settings_.session_idle_timeout.count());
 }
 
 }  // namespace redoubt::auth

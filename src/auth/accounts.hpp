@@ -72,11 +72,16 @@ class accounts {
   awaitable<result<std::vector<chat::session_info>>> sessions(const chat::session_info& session);
   awaitable<result<void>> revoke_session(const chat::session_info& session, std::int64_t session_id,
                                          const client_info& client);
+  // Of these sessions (of open connections), the ones still valid; they count as used.
+  awaitable<result<std::vector<std::int64_t>>> live_sessions(const std::vector<std::int64_t>& session_ids);
 
   void shutdown();
 
   // Called after a transaction that queued a background job (wakes the outbox relay).
   void set_job_listener(std::function<void()> f) { on_job_queued_ = std::move(f); }
+  // Called after sessions ended (sign-out, revocation, password change or reset), so that the
+  // connections opened with them close.
+  void set_session_listener(std::function<void(const chat::session_end&)> f) { on_sessions_ended_ = std::move(f); }
 
  private:
   awaitable<result<std::string>> hash(const secret_string& password);
@@ -91,6 +96,11 @@ class accounts {
   rate_limiter login_by_name_;
   rate_limiter login_by_ip_;
   std::function<void()> on_job_queued_;
+  std::function<void(const chat::session_end&)> on_sessions_ended_;
+
+  void sessions_ended(const chat::session_end& ended) const {
+    if (on_sessions_ended_) on_sessions_ended_(ended);
+  }
 };
 
 }  // namespace redoubt::auth

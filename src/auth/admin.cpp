@@ -22,6 +22,8 @@ awaitable<result<chat::user>> admin::update_user(const actor& who, chat::user_id
   auto user = co_await accounts_.update_account(target, change);
   if (!user) co_return user.error();
   if (!*user) co_return make_error(errc::not_found, "user not found");
+  if (change.disabled.value_or(false) && on_sessions_ended_)
+    on_sessions_ended_(chat::session_end{target, std::nullopt, std::nullopt});
   json::object details;
   if (change.disabled) details["disabled"] = *change.disabled;
   if (change.is_admin) details["is_admin"] = *change.is_admin;

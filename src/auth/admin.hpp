@@ -3,6 +3,7 @@
 // delivery events. Every decision is auth::policy's; every change is audited. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,10 +50,14 @@ class admin {
   // A refused webhook call, for the record.
   awaitable<void> reject_email_event(const std::string& reason, std::size_t bytes, const audit::origin& from);
 
+  // Called after an account was disabled (its sessions are gone), as accounts does.
+  void set_session_listener(std::function<void(const chat::session_end&)> f) { on_sessions_ended_ = std::move(f); }
+
  private:
   account_store& accounts_;
   audit::recorder& audit_;
   std::map<std::string, std::string> trusted_keys_;
+  std::function<void(const chat::session_end&)> on_sessions_ended_;
 };
 
 }  // namespace redoubt::auth

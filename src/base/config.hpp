@@ -39,6 +39,10 @@ struct auth_settings {
   std::size_t max_password_length = 256;
   seconds session_idle_timeout{7 * 24 * 3600};
   seconds session_absolute_timeout{30 * 24 * 3600};
+  // How often each node checks the sessions of its open WebSockets against the database (a
+  // session that ended without the bus telling this node closes then; an open connection
+  // counts as use of its session).
+  seconds live_session_check{30};
   int login_failures_per_minute = 10;  // per username and per IP
   std::string common_passwords_file;   // bundled list; empty = built-in path
 };
@@ -101,6 +105,8 @@ struct nats_settings {
   std::string user = "redoubt_server";
   secret_string password;     // read from password_file
   std::string ca_file;
+  // The server's cluster key file's text (queue/bus_seal.hpp): seals what nodes send each other.
+  secret_string cluster_keys;
 };
 
 // Background jobs: the server's outbox relay and signing key (see queue/envelope.hpp).

@@ -104,6 +104,32 @@ void hub::membership_from_peer(room_id room, user_id user, seq_t seq, bool joine
   }
 }
 
+std::vector<hub::live_session> hub::live_sessions() const {
+  std::vector<std::shared_ptr<subscriber>> live;
+  {
+    // Released after the lock: the last reference may be the one that destroys a subscriber.
+    std::shared_lock lock(mutex_);
+    for (const auto& [_, connections] : users_)
+      for (const auto& [ptr, weak] : connections)
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  std::vector<live_session> out;
+  std::unordered_set<std::int64_t> seen;
+  for (const auto& s : live)
+    if (seen.insert(s->session_id()).second) out.push_back({s->user(), s->session_id()});
+  return out;
+}
+
+void hub::end_sessions(const session_end& ended) {
+  end_sessions_from_peer(ended);
+  if (forward_.session_end) forward_.session_end(ended);
+}
+
+void hub::end_sessions_from_peer(const session_end& ended) {
+  for (const auto& s : user_targets(ended.user))
+    if (ended.covers(s->session_id())) s->on_session_ended();
+}
+
 std::vector<room_id> hub::rooms_followed_by(user_id user) const {
   std::unordered_set<room_id> rooms;
   std::shared_lock lock(mutex_);

@@ -22,6 +22,8 @@ class subscriber {
  public:
   virtual ~subscriber() = default;
   virtual user_id user() const = 0;
+  // The session the connection was opened with.
+  virtual std::int64_t session_id() const = 0;
   // The user said "away" on this connection (presence frame); any thread.
   virtual bool away() const { return false; }
   // An event of the room's sequence (messages, edits, membership...).
@@ -32,6 +34,8 @@ class subscriber {
   virtual void on_room_added(room_id room, seq_t first_seq) = 0;
   // The user left (or was removed from) a room.
   virtual void on_room_removed(room_id room, seq_t seq) = 0;
+  // The connection's session ended: close it, deliver nothing more.
+  virtual void on_session_ended() = 0;
 };
 
 class hub {
@@ -42,6 +46,7 @@ class hub {
     std::function<void(room_id, seq_t, const frame_ptr&)> event;
     std::function<void(room_id, user_id, seq_t, bool joined)> membership;
     std::function<void(room_id, const frame_ptr&, user_id except_user)> ephemeral;
+    std::function<void(const session_end&)> session_end;
   };
   void set_forwarders(forwarders f) { forward_ = std::move(f); }
 
@@ -66,6 +71,10 @@ class hub {
   void member_added(room_id room, user_id user, seq_t seq);
   void member_removed(room_id room, user_id user, seq_t seq);
   void membership_from_peer(room_id room, user_id user, seq_t seq, bool joined);
+  // Closes the live connections of ended sessions, here and, through the forwarder, on the
+  // other nodes.
+  void end_sessions(const session_end& ended);
+  void end_sessions_from_peer(const session_end& ended);
   // Rooms any live connection of `user` follows (for presence broadcasts).
   std::vector<room_id> rooms_followed_by(user_id user) const;
   bool online(user_id user) const;
@@ -77,6 +86,12 @@ class hub {
   };
   std::vector<presence_entry> online_in(const std::vector<room_id>& rooms) const;
   std::size_t connection_count() const;
+  // The (user, session) of every live connection, once each.
+  struct live_session {
+    user_id user;
+    std::int64_t session;
+  };
+  std::vector<live_session> live_sessions() const;
 
  private:
   std::vector<std::shared_ptr<subscriber>> room_targets(room_id room) const;

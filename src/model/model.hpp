@@ -48,6 +48,21 @@ struct session_info {
   std::string expires_at;
   std::string user_agent;
   std::string ip;
+  std::int64_t seconds_left = 0;  // until expires_at, as the database saw it when read
+};
+
+// Sessions that ended while connections opened with them may still be live (sign-out,
+// revocation, password change or reset, account disabled). `session` set: that one session;
+// otherwise every session of `user` but `keep`.
+struct session_end {
+  user_id user = 0;
+  std::optional<std::int64_t> session;
+  std::optional<std::int64_t> keep;
+
+  bool covers(std::int64_t session_id) const {
+    if (session) return *session == session_id;
+    return !keep || *keep != session_id;
+  }
 };
 
 struct room {

@@ -1,13 +1,16 @@
 // Fan-out between redoubt-server nodes over NATS core subjects (TLS, the server's own broker
-// account): committed room events on `room.<id>`, membership changes on `room.<id>.member`,
-// typing and presence on `room.<id>.eph`. The only place nats.c is used by the
-// server. Thread-safe; delivery callbacks run on nats.c's threads and must not block.
+// account; every frame sealed with the cluster key, see queue/bus_seal.hpp, so the broker is
+// not trusted): committed room events on `room.<id>`, membership changes on `room.<id>.member`,
+// typing and presence on `room.<id>.eph`, ended sessions on `cluster.session_end`. The only
+// place nats.c is used by the server. Thread-safe; delivery callbacks run on nats.c's threads
+// and must not block.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/errc.hpp"
@@ -21,6 +24,7 @@ struct bus_settings {
   secret_string password;
   std::string ca_file;
   std::string inbox_prefix = "_INBOX.server";  // the broker lets this account read only these replies
+  secret_string cluster_keys;                  // the cluster key file's text (queue/bus_seal.hpp)
 };
 
 // What other nodes publish, as handed to this node. Called on nats.c's threads.
@@ -31,6 +35,9 @@ struct remote_handlers {
   std::function<void(std::int64_t room, std::int64_t user, std::int64_t seq, bool joined)> membership;
   // Typing or presence: for everyone following the room but `except_user`.
   std::function<void(std::int64_t room, std::int64_t except_user, std::string frame)> ephemeral;
+  // Sessions ended: `session`, or every session of `user` but `keep`.
+  std::function<void(std::int64_t user, std::optional<std::int64_t> session, std::optional<std::int64_t> keep)>
+      session_end;
 };
 
 class event_bus {
@@ -45,6 +52,8 @@ class event_bus {
   // Fire-and-forget too, on subjects room.<id>.member and room.<id>.eph.
   void publish_membership(std::int64_t room, std::int64_t user, std::int64_t seq, bool joined);
   void publish_ephemeral(std::int64_t room, std::int64_t except_user, const std::string& frame);
+  // On subject cluster.session_end: the other nodes close the connections of ended sessions.
+  void publish_session_end(std::int64_t user, std::optional<std::int64_t> session, std::optional<std::int64_t> keep);
 
   // Publishes a signed job to JetStream (Nats-Msg-Id = msg_id, so a repeat within the stream's
   // duplicate window is dropped by the broker) and waits for the stream's ack. Blocks up to
@@ -60,6 +69,11 @@ class event_bus {
   result<void> publish_job(const job_message& job, std::chrono::milliseconds timeout);
 
   const std::string& node_id() const noexcept;
+  // Frames from the broker refused so far (forged, altered, stale, replayed...), by reason.
+  struct refused_counts {
+    std::uint64_t malformed = 0, unknown_key = 0, forged = 0, stale = 0, replayed = 0;
+  };
+  refused_counts refused() const noexcept;
 
   // nats.c reconnects by itself after a broker restart, but closes the connection for good
   // after the same authorization error twice or a protocol error from the broker. This opens

@@ -30,12 +30,14 @@ chat::session_info read_session(const row_ref& r) {
   s.expires_at = r.text("expires_at");
   s.user_agent = r.text("user_agent");
   s.ip = r.text("ip");
+  s.seconds_left = r.int64("seconds_left");
   return s;
 }
 
 constexpr std::string_view session_columns =
     "s.id AS session_id, iso(s.created_at) AS session_created_at, iso(s.last_seen_at) AS last_seen_at, "
-    "iso(s.expires_at) AS expires_at, s.user_agent, s.ip";
+    "iso(s.expires_at) AS expires_at, s.user_agent, s.ip, "
+    "greatest(0, ceil(extract(epoch FROM s.expires_at - now())))::bigint AS seconds_left";
 
 }  // namespace
 
@@ -224,6 +226,22 @@ awaitable<result<bool>> account_repository::revoke_session(chat::user_id user, s
   REDOUBT_QUERY(r, "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
                 params{p(session_id), p(user)});
   co_return r->affected() > 0;
+}
+
+awaitable<result<std::vector<std::int64_t>>> account_repository::live_sessions(
+    const std::vector<std::int64_t>& session_ids, std::int64_t idle_seconds) {
+  // Touches last_seen_at at most once a minute, as find_session does.
+  REDOUBT_QUERY(r,
+                "WITH live AS (SELECT s.id, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.id = ANY($1::bigint[]) AND s.revoked_at IS NULL AND s.expires_at > now() AND "
+                "s.last_seen_at > now() - make_interval(secs => $2) AND NOT u.disabled), "
+                "touch AS (UPDATE sessions SET last_seen_at = now() WHERE id IN "
+                "(SELECT id FROM live WHERE last_seen_at < now() - interval '60 seconds')) "
+                "SELECT id FROM live",
+                params{sql::int64_array(session_ids), p(idle_seconds)});
+  std::vector<std::int64_t> out;
+  for (int i = 0; i < r->size(); ++i) out.push_back(row_ref(*r, i).int64("id"));
+  co_return out;
 }
 
 }  // namespace redoubt::storage

@@ -39,6 +39,8 @@ class account_repository final : public auth::account_store {
                                                                           std::int64_t idle_seconds) override;
   auth::awaitable<result<std::vector<chat::session_info>>> list_sessions(chat::user_id user) override;
   auth::awaitable<result<bool>> revoke_session(chat::user_id user, std::int64_t session_id) override;
+  auth::awaitable<result<std::vector<std::int64_t>>> live_sessions(const std::vector<std::int64_t>& session_ids,
+                                                                  std::int64_t idle_seconds) override;
   auth::awaitable<result<std::vector<chat::user>>> list_users(int limit) override;
   auth::awaitable<result<std::optional<chat::user>>> update_account(chat::user_id id,
                                                                     const auth::account_change& change) override;

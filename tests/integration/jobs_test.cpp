@@ -108,7 +108,8 @@ jobs_env& env() {
     server_options so;
     so.extra_toml = std::string(relaxed_limits) + "[nats]\nurl = " + quote_toml(nats.url()) +
                     "\nuser = \"redoubt_server\"\npassword_file = " + quote_toml(x->dir + "/nats-server.pass") +
-                    "\nca_file = " + quote_toml(nats.ca_file()) + "\n[jobs]\nsigning_key_file = " +
+                    "\nca_file = " + quote_toml(nats.ca_file()) + "\ncluster_key_file = " +
+                    quote_toml(nats.cluster_key_file()) + "\n[jobs]\nsigning_key_file = " +
                     quote_toml(x->secret_key_file) +
                     "\nrelay_interval_ms = 200\npublish_timeout_ms = 1000\nrepublish_after_s = 30\nretention_interval_s = 1\n"
                     "files_maintenance_interval_s = 1\noutbox_alarm_rows = 5\n[email_webhook]\nsecret_file = " +

@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "crypto/crypto.hpp"
 #include "queue/jobs_admin.hpp"
 #include "support/process_util.hpp"
 
@@ -111,6 +112,15 @@ std::string nats_server::password(nats_role role) const {
   std::string s;
   if (!in || !std::getline(in, s)) throw std::runtime_error("cannot read " + path);
   return s;
+}
+
+std::string nats_server::cluster_key_file() const {
+  const std::string path = dir_.path() + "/cluster.key";
+  if (!std::filesystem::exists(path)) {
+    std::ofstream(path) << crypto::random_hex(32) << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  return path;
 }
 
 void nats_server::set_password(nats_role role, const std::string& password) {

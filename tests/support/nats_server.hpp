@@ -37,6 +37,10 @@ class nats_server {
   // start (call it while the broker is stopped).
   void set_password(nats_role role, const std::string& password);
 
+  // The server nodes' cluster key file (0600, made on first use): what nodes send each other
+  // over this broker is sealed with it (queue/bus_seal.hpp); the broker never reads it.
+  std::string cluster_key_file() const;
+
   // Options for `role`: url(), TLS verified against ca_file() for host "localhost", user and
   // password, the role's inbox prefix, 2 s connect timeout, no reconnect. Caller destroys them.
   natsOptions* options(nats_role role) const;

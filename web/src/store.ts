@@ -25,6 +25,8 @@ export interface Typist {
 type Listener = () => void;
 
 const typingTtlMs = 6000;
+// WebSocket close code: the session the connection was opened with ended (docs/protocol.md).
+export const SESSION_ENDED = 4401;
 
 export class Store {
   me: User | null = null;
@@ -291,10 +293,15 @@ export class Store {
       if (f.type === 'hello') gotHello = true;
       this.onFrame(ws, f);
     };
-    ws.onclose = () => {
+    ws.onclose = (e: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
+      // 4401: the session ended (signed out elsewhere, revoked, expired, disabled): sign in again.
+      if (e.code === SESSION_ENDED) {
+        this.reset();
+        return;
+      }
       this.conn = 'reconnecting';
       if (this.me) this.presence.set(this.me.id, 'offline');
       this.emit();
