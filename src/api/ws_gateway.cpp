@@ -31,7 +31,7 @@ bool removes_me(const chat::room_event& e, chat::user_id me) {
 }
 }  // namespace
 
-ws_gateway::ws_gateway(app_context& ctx, asio::any_io_executor strand, ws_link& link,
+ws_gateway::ws_gateway(gateway_context ctx, asio::any_io_executor strand, ws_link& link,
                        chat::session_info session, std::string remote_ip)
     : ctx_(ctx),
       strand_(std::move(strand)),

@@ -18,16 +18,26 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/http_types.hpp"
-#include "api/router.hpp"
+#include "api/metrics.hpp"
 #include "auth/policy.hpp"
+#include "base/config.hpp"
 #include "chat/hub.hpp"
+#include "chat/service.hpp"
 #include "proto/server_frames.hpp"
 
 namespace redoubt::api {
 
+// What a gateway uses: narrower than app_context, so tests can build one from in-memory stores.
+struct gateway_context {
+  const settings& config;
+  chat::hub& hub;
+  chat::service& chat;
+  metrics& stats;
+};
+
 class ws_gateway final : public chat::subscriber, public std::enable_shared_from_this<ws_gateway> {
  public:
-  ws_gateway(app_context& ctx, boost::asio::any_io_executor strand, ws_link& link,
+  ws_gateway(gateway_context ctx, boost::asio::any_io_executor strand, ws_link& link,
              chat::session_info session, std::string remote_ip);
   ~ws_gateway() override;
 
@@ -71,7 +81,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   void broadcast_presence(proto::server::presence_status status);
   bool allow_message();
 
-  app_context& ctx_;
+  gateway_context ctx_;
   boost::asio::any_io_executor strand_;
   ws_link& link_;
   chat::session_info session_;
