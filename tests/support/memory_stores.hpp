@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "audit/log_store.hpp"
 #include "chat/room_store.hpp"
 
@@ -19,8 +23,15 @@ class memory_room_store final : public chat::room_store {
  public:
   // A room with these members (all with role member); last_seq is read from `seqs` when set.
   void add_room(chat::room_id id, std::vector<chat::user_id> members) { members_[id] = std::move(members); }
+  // Makes `user` a member of an existing room (what a committed join leaves behind).
+  void join(chat::room_id id, chat::user_id user) { members_[id].push_back(user); }
   // Where each room's log ends (the message store's last seq).
   std::function<chat::seq_t(chat::room_id)> last_seq = [](chat::room_id) { return chat::seq_t{0}; };
+  // When set, rooms_of() runs it and then yields to the executor a few times, as a database
+  // read would: the window in which other handlers run. With `read_before_hook` the list is
+  // read first (a snapshot taken before whatever the hook changes).
+  std::function<void()> during_rooms_of;
+  bool read_before_hook = false;
 
   chat::awaitable<result<std::optional<chat::room>>> get_room(chat::room_id id, chat::user_id viewer) override {
     if (!members_.contains(id)) co_return std::optional<chat::room>{};
@@ -28,8 +39,13 @@ class memory_room_store final : public chat::room_store {
   }
   chat::awaitable<result<std::vector<chat::room>>> rooms_of(chat::user_id user) override {
     std::vector<chat::room> out;
-    for (const auto& [id, members] : members_)
-      if (is_member(id, user)) out.push_back(room_for(id, user));
+    if (read_before_hook || !during_rooms_of) out = rooms_for(user);
+    if (during_rooms_of) {
+      during_rooms_of();
+      auto ex = co_await boost::asio::this_coro::executor;
+      for (int i = 0; i < 20; ++i) co_await boost::asio::post(ex, boost::asio::use_awaitable);
+      if (!read_before_hook) out = rooms_for(user);
+    }
     co_return out;
   }
   chat::awaitable<result<chat::room_role>> role_of(chat::room_id id, chat::user_id user) override {
@@ -72,6 +88,12 @@ class memory_room_store final : public chat::room_store {
 
  private:
   static error unsupported() { return make_error(errc::internal, "memory_room_store: changes are not supported"); }
+  std::vector<chat::room> rooms_for(chat::user_id user) const {
+    std::vector<chat::room> out;
+    for (const auto& [id, members] : members_)
+      if (is_member(id, user)) out.push_back(room_for(id, user));
+    return out;
+  }
   bool is_member(chat::room_id id, chat::user_id user) const {
     auto it = members_.find(id);
     return it != members_.end() && std::find(it->second.begin(), it->second.end(), user) != it->second.end();

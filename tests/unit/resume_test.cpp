@@ -20,6 +20,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 constexpr chat::room_id room = 3;
+constexpr chat::room_id joined_room = 4;
 constexpr chat::user_id alice = 7, bob = 8;
 
 class recording_link final : public ws_link {
@@ -38,6 +39,20 @@ class recording_link final : public ws_link {
     for (const auto& f : frames)
       if (f.at("type") == "event") out.push_back(f.at("seq").as_int64());
     return out;
+  }
+  // The seqs of the event frames of one room, in the order they were sent.
+  std::vector<chat::seq_t> event_seqs_in(chat::room_id r) const {
+    std::vector<chat::seq_t> out;
+    for (const auto& f : frames)
+      if (f.at("type") == "event" && f.at("room").as_int64() == r)
+        out.push_back(f.at("seq").as_int64());
+    return out;
+  }
+  // Position of the first frame of this type (frames.size() when there is none).
+  std::size_t index_of(std::string_view type) const {
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      if (frames[i].at("type").as_string() == type) return i;
+    return frames.size();
   }
   const json::object* first(std::string_view type) const {
     for (const auto& f : frames)
@@ -170,6 +185,74 @@ CO_TEST(Resume, LiveEventsAreNeitherLostNorDuplicatedAndGapsAreFilled) {
   w.hub.publish(room, 2, again);  // an old event again (a peer's late copy)
   co_await settle();
   EXPECT_EQ(link.event_seqs(), (std::vector<chat::seq_t>{1, 2, 3, 4, 5, 6}));
+  co_await finish(w, *gw);
+}
+
+// Room 4 holds two events and only alice; while bob's subscribe is reading his rooms, he is
+// added to it: the join event (seq 3) is committed and the hub announces the new membership.
+// With `list_read_first` the list was read before the join, so room 4 is not in it.
+void join_while_subscribing(world& w, bool list_read_first) {
+  w.rooms.add_room(joined_room, {alice});
+  w.messages.add_event(joined_room, "topic_changed");
+  w.messages.add_event(joined_room, "topic_changed");
+  w.rooms.read_before_hook = list_read_first;
+  w.rooms.during_rooms_of = [&w] {
+    w.rooms.join(joined_room, bob);
+    const auto seq = w.messages.add_event(joined_room, "member_joined");
+    w.hub.member_added(joined_room, bob, seq);
+  };
+}
+
+// The next event of room 4, committed and published live; returns its seq.
+chat::seq_t publish_in_joined_room(world& w) {
+  const auto seq = w.messages.add_event(joined_room, "topic_changed");
+  const auto frame = std::make_shared<const std::string>(R"({"type":"event","room":4,"seq":)" +
+                                                         std::to_string(seq) + "}");
+  w.hub.publish(joined_room, seq, frame);
+  return seq;
+}
+
+CO_TEST(Resume, AJoinWhileSubscribingIsNotSentAgainBeforeTheListedCursor) {
+  auto ex = co_await asio::this_coro::executor;
+  world w(ex);
+  join_while_subscribing(w, /*list_read_first=*/false);
+  recording_link link;
+  auto gw = connect(w, link, ex);
+  co_await gw->on_text(R"({"type":"subscribe","rooms":{"3":0}})");
+  co_await settle();
+  EXPECT_EQ(publish_in_joined_room(w), 4);
+  co_await settle();
+  // The listing already counts the join (from_seq 3): only what follows it is sent.
+  EXPECT_EQ(link.event_seqs_in(joined_room), (std::vector<chat::seq_t>{4}));
+  const auto* subscribed = link.first("subscribed");
+  EXPECT_TRUE(subscribed);
+  if (subscribed) {
+    bool listed = false;
+    for (const auto& r : subscribed->at("rooms").as_array()) {
+      if (r.at("room").as_int64() != joined_room) continue;
+      listed = true;
+      EXPECT_EQ(r.at("from_seq").as_int64(), 3);
+      EXPECT_EQ(r.at("last_seq").as_int64(), 3);
+    }
+    EXPECT_TRUE(listed);
+  }
+  co_await finish(w, *gw);
+}
+
+CO_TEST(Resume, AJoinAfterTheRoomsWereReadIsFollowedFromTheJoinEvent) {
+  auto ex = co_await asio::this_coro::executor;
+  world w(ex);
+  join_while_subscribing(w, /*list_read_first=*/true);
+  recording_link link;
+  auto gw = connect(w, link, ex);
+  co_await gw->on_text(R"({"type":"subscribe","rooms":{"3":0}})");
+  co_await settle();
+  EXPECT_EQ(publish_in_joined_room(w), 4);
+  co_await settle();
+  // Not listed, but followed from the join on, each event once, all after "subscribed".
+  EXPECT_EQ(link.event_seqs_in(joined_room), (std::vector<chat::seq_t>{3, 4}));
+  const auto subscribed_at = link.index_of("subscribed");
+  EXPECT_LT(subscribed_at, link.index_of("event"));
   co_await finish(w, *gw);
 }
 
