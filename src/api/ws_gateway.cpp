@@ -31,7 +31,7 @@ bool removes_me(const chat::room_event& e, chat::user_id me) {
 }
 }  // namespace
 
-ws_gateway::ws_gateway(app_context& ctx, asio::any_io_executor strand, ws_link& link,
+ws_gateway::ws_gateway(gateway_context ctx, asio::any_io_executor strand, ws_link& link,
                        chat::session_info session, std::string remote_ip)
     : ctx_(ctx),
       strand_(std::move(strand)),
@@ -83,7 +83,7 @@ void ws_gateway::end_session(std::string_view why) {
 }
 
 void ws_gateway::closed() {
-  if (subscribed_) {
+  if (subscription_ != subscription::none) {
     auto rooms = ctx_.hub.rooms_followed_by(user());
     bool last = ctx_.hub.detach(this);
     if (last) {
@@ -113,29 +113,44 @@ void ws_gateway::on_ephemeral(const chat::frame_ptr& frame) {
 }
 
 void ws_gateway::on_room_added(chat::room_id room, chat::seq_t first_seq) {
-  asio::post(strand_, [self = shared_from_this(), room, first_seq] {
-    if (!self->subscribed_ || self->closed_ || self->rooms_.contains(room)) return;
-    auto& st = self->rooms_[room];
-    st.cursor = first_seq - 1;
-    self->ctx_.hub.subscribe(room, self);
-    // The join event may already be committed and published: fetch it.
-    self->start_catch_up(room);
-  });
+  asio::post(strand_,
+             [self = shared_from_this(), room, first_seq] { self->room_added(room, first_seq); });
 }
 
 void ws_gateway::on_room_removed(chat::room_id room, chat::seq_t seq) {
-  asio::post(strand_, [self = shared_from_this(), room, seq] {
-    auto it = self->rooms_.find(room);
-    if (it == self->rooms_.end()) return;
-    // Deliver up to and including the removal event, then stop following.
-    if (it->second.cursor < seq) {
-      it->second.gap_pending = true;
-      self->start_catch_up(room);
-      return;  // catch_up finishes the removal when it reaches seq (see deliver)
-    }
-    self->ctx_.hub.unsubscribe(room, self.get());
-    self->rooms_.erase(it);
-  });
+  asio::post(strand_, [self = shared_from_this(), room, seq] { self->room_removed(room, seq); });
+}
+
+// --- membership changes (strand only)
+
+void ws_gateway::room_added(chat::room_id room, chat::seq_t first_seq) {
+  if (subscription_ == subscription::loading) {
+    held_changes_.push_back({room, first_seq, true});
+    return;
+  }
+  if (subscription_ != subscription::live || closed_ || rooms_.contains(room)) return;
+  auto& st = rooms_[room];
+  st.cursor = first_seq - 1;
+  ctx_.hub.subscribe(room, shared_from_this());
+  // The join event may already be committed and published: fetch it.
+  start_catch_up(room);
+}
+
+void ws_gateway::room_removed(chat::room_id room, chat::seq_t seq) {
+  if (subscription_ == subscription::loading) {
+    held_changes_.push_back({room, seq, false});
+    return;
+  }
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  // Deliver up to and including the removal event, then stop following.
+  if (it->second.cursor < seq) {
+    it->second.gap_pending = true;
+    start_catch_up(room);
+    return;  // catch_up finishes the removal when it reaches seq (see deliver)
+  }
+  ctx_.hub.unsubscribe(room, this);
+  rooms_.erase(it);
 }
 
 void ws_gateway::on_session_ended() {
@@ -243,7 +258,7 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
   if (auto* f = std::get_if<proto::subscribe_frame>(&*frame)) {
     co_await handle_subscribe(f->id, std::move(f->after_seq));
   } else if (auto* f = std::get_if<proto::send_frame>(&*frame)) {
-    if (!subscribed_) {
+    if (subscription_ != subscription::live) {
       send_error(f->id, make_error(errc::failed_precondition, "send 'subscribe' first"));
       co_return;
     }
@@ -301,16 +316,17 @@ asio::awaitable<void> ws_gateway::on_text(std::string text) {
 
 asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id,
                                                    std::map<std::int64_t, std::int64_t> after) {
-  if (subscribed_) {
+  if (subscription_ != subscription::none) {
     send_error(id, make_error(errc::failed_precondition, "already subscribed"));
     co_return;
   }
-  subscribed_ = true;
+  subscription_ = subscription::loading;
   auto self = shared_from_this();
   const auth::actor me{session_.account.id, session_.account.is_admin};
   auto rooms = co_await ctx_.chat.my_rooms(me);
   if (!rooms) {
-    subscribed_ = false;
+    subscription_ = subscription::none;
+    held_changes_.clear();
     send_error(id, rooms.error());
     co_return;
   }
@@ -324,10 +340,20 @@ asio::awaitable<void> ws_gateway::handle_subscribe(std::optional<std::string> id
     ctx_.hub.subscribe(r.id, self);
     listed.rooms.push_back(server::room_cursor{r.id, r.last_seq, st.cursor});
   }
+  subscription_ = subscription::live;
   send_json(server::encode(listed));
   // Anything committed between reading the rooms and subscribing is fetched now; the
   // cursors make the overlap with live delivery harmless.
   for (auto& [room, st] : rooms_) start_catch_up(room);
+  // Joins and removals seen while loading: a room already listed keeps its cursor.
+  auto held = std::move(held_changes_);
+  held_changes_.clear();
+  for (const auto& c : held) {
+    if (c.joined)
+      room_added(c.room, c.seq);
+    else
+      room_removed(c.room, c.seq);
+  }
   if (ctx_.hub.online(user())) broadcast_presence(server::presence_status::online);
   // Who is already here: one presence frame per online member of these rooms (this node).
   std::vector<chat::room_id> mine;

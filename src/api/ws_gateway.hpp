@@ -13,22 +13,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "api/http_types.hpp"
-#include "api/router.hpp"
+#include "api/metrics.hpp"
 #include "auth/policy.hpp"
+#include "base/config.hpp"
 #include "chat/hub.hpp"
+#include "chat/service.hpp"
 #include "proto/server_frames.hpp"
 
 namespace redoubt::api {
 
+// What a gateway uses: narrower than app_context, so tests can build one from in-memory stores.
+struct gateway_context {
+  const settings& config;
+  chat::hub& hub;
+  chat::service& chat;
+  metrics& stats;
+};
+
 class ws_gateway final : public chat::subscriber, public std::enable_shared_from_this<ws_gateway> {
  public:
-  ws_gateway(app_context& ctx, boost::asio::any_io_executor strand, ws_link& link,
+  ws_gateway(gateway_context ctx, boost::asio::any_io_executor strand, ws_link& link,
              chat::session_info session, std::string remote_ip);
   ~ws_gateway() override;
 
@@ -59,10 +70,22 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
     int typing_count = 0;
   };
 
+  // Subscribing: `loading` while the rooms are read; membership changes that arrive meanwhile
+  // are held and applied once the cursors are set, so a catch-up never starts from a cursor
+  // that the subscribe then overwrites (nor is a room joined in that window missed).
+  enum class subscription { none, loading, live };
+  struct membership_change {
+    chat::room_id room;
+    chat::seq_t seq;
+    bool joined;
+  };
+
   void send(const chat::frame_ptr& frame);
   void send_json(std::string text);
   void send_error(const std::optional<std::string>& ref, const error& e);
   void deliver(chat::room_id room, chat::seq_t seq, const chat::frame_ptr& frame);
+  void room_added(chat::room_id room, chat::seq_t first_seq);
+  void room_removed(chat::room_id room, chat::seq_t seq);
   void start_catch_up(chat::room_id room);
   boost::asio::awaitable<void> catch_up(chat::room_id room);
   boost::asio::awaitable<void> handle_subscribe(std::optional<std::string> id,
@@ -75,14 +98,15 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   bool allow_message();
   void end_session(std::string_view why);
 
-  app_context& ctx_;
+  gateway_context ctx_;
   boost::asio::any_io_executor strand_;
   ws_link& link_;
   chat::session_info session_;
   std::string remote_ip_;
   std::map<chat::room_id, room_state> rooms_;
   boost::asio::steady_timer session_expiry_;
-  bool subscribed_ = false;
+  subscription subscription_ = subscription::none;
+  std::vector<membership_change> held_changes_;  // while loading
   bool closed_ = false;
   std::atomic<bool> away_{false};  // read by the hub from any thread
   std::size_t inflight_sends_ = 0;
