@@ -28,18 +28,35 @@ std::string message_id_for(const email_message& m, std::string_view from) {
   return m.idempotency_key + "@" + domain;
 }
 
-// ---- development: one .eml file per email, written atomically, named by the job id ----
-class mailbox_provider final : public provider {
+// What the providers below share: their settings, and no message reaching deliver() that
+// validate() refuses.
+class validating_provider : public provider {
  public:
-  explicit mailbox_provider(const email_settings& s) : s_(s) {}
-  std::string_view name() const override { return "mailbox"; }
+  explicit validating_provider(const email_settings& s) : s_(s) {}
 
-  send_outcome send(const email_message& m) override {
-    send_outcome out;
+  send_outcome send(const email_message& m) final {
     if (auto ok = validate(m, s_.from_address); !ok) {
+      send_outcome out;
       out.error = ok.error().message;
       return out;
     }
+    return deliver(m);
+  }
+
+ protected:
+  virtual send_outcome deliver(const email_message& m) = 0;
+  const email_settings& s_;
+};
+
+// ---- development: one .eml file per email, written atomically, named by the job id ----
+class mailbox_provider final : public validating_provider {
+ public:
+  using validating_provider::validating_provider;
+  std::string_view name() const override { return "mailbox"; }
+
+ private:
+  send_outcome deliver(const email_message& m) override {
+    send_outcome out;
     // The key is a uuid: safe as a file name. A repeat of the same job finds its file.
     std::string final_path = s_.mailbox_dir + "/" + m.idempotency_key + ".eml";
     if (std::filesystem::exists(final_path)) {
@@ -79,9 +96,6 @@ class mailbox_provider final : public provider {
     out.provider_message_id = m.idempotency_key;
     return out;
   }
-
- private:
-  const email_settings& s_;
 };
 
 std::size_t collect(char* data, std::size_t size, std::size_t n, void* user) {
@@ -115,17 +129,14 @@ void common_tls(CURL* h, const email_settings& s) {
 }
 
 // ---- HTTPS JSON API: POST {from,to,subject,text} with a bearer key and an Idempotency-Key ----
-class https_provider final : public provider {
+class https_provider final : public validating_provider {
  public:
-  explicit https_provider(const email_settings& s) : s_(s) {}
+  using validating_provider::validating_provider;
   std::string_view name() const override { return "https"; }
 
-  send_outcome send(const email_message& m) override {
+ private:
+  send_outcome deliver(const email_message& m) override {
     send_outcome out;
-    if (auto ok = validate(m, s_.from_address); !ok) {
-      out.error = ok.error().message;
-      return out;
-    }
     json::object body{{"from", s_.from_address}, {"from_name", s_.from_name}, {"to", m.to},
                       {"subject", m.subject},    {"text", m.text},            {"tag", m.kind}};
     std::string payload = json::serialize(body);
@@ -179,9 +190,6 @@ class https_provider final : public provider {
     out.error = "https: provider answered " + std::to_string(status);
     return out;
   }
-
- private:
-  const email_settings& s_;
 };
 
 struct upload_state {
@@ -198,17 +206,14 @@ std::size_t feed(char* buf, std::size_t size, std::size_t n, void* user) {
 }
 
 // ---- SMTP: smtps:// (implicit TLS) or smtp:// with STARTTLS required ----
-class smtp_provider final : public provider {
+class smtp_provider final : public validating_provider {
  public:
-  explicit smtp_provider(const email_settings& s) : s_(s) {}
+  using validating_provider::validating_provider;
   std::string_view name() const override { return "smtp"; }
 
-  send_outcome send(const email_message& m) override {
+ private:
+  send_outcome deliver(const email_message& m) override {
     send_outcome out;
-    if (auto ok = validate(m, s_.from_address); !ok) {
-      out.error = ok.error().message;
-      return out;
-    }
     std::string text = render_rfc5322(m, s_.from_address, s_.from_name, message_id_for(m, s_.from_address),
                                       rfc5322_date_now());
     curl_handle c;
@@ -249,9 +254,6 @@ class smtp_provider final : public provider {
     out.error = std::string("smtp: ") + curl_easy_strerror(rc) + (status ? " (" + std::to_string(status) + ")" : "");
     return out;
   }
-
- private:
-  const email_settings& s_;
 };
 
 }  // namespace
