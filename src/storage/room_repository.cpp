@@ -133,13 +133,12 @@ awaitable<result<room_role>> room_repository::role_of(chat::room_id room, chat::
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::add_member(chat::room_id room, chat::user_id user,
                                                                           room_role role, chat::user_id actor) {
-  REDOUBT_QUERY(r,
-                "WITH ins AS (INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING RETURNING room_id) "
-                "SELECT room_event(room_id, 'member_joined', $4, jsonb_build_object('user_id', $2::bigint, "
-                "'role', $3::text, 'username', (SELECT username FROM users WHERE id = $2))) AS seq FROM ins",
-                params{p(room), p(user), p(chat::to_string(role)), p(actor)});
-  co_return event_seq(*r);
+  co_return co_await change_member(
+      "WITH ins AS (INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
+      "ON CONFLICT DO NOTHING RETURNING room_id) "
+      "SELECT room_event(room_id, 'member_joined', $4, jsonb_build_object('user_id', $2::bigint, "
+      "'role', $3::text, 'username', (SELECT username FROM users WHERE id = $2))) AS seq FROM ins",
+      room, user, role, actor);
 }
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::remove_member(chat::room_id room, chat::user_id user,
@@ -154,12 +153,18 @@ awaitable<result<std::optional<chat::seq_t>>> room_repository::remove_member(cha
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::set_role(chat::room_id room, chat::user_id user,
                                                                         room_role role, chat::user_id actor) {
-  REDOUBT_QUERY(r,
-                "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 "
-                "RETURNING room_id) "
-                "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
-                "'role', $3::text)) AS seq FROM up",
-                params{p(room), p(user), p(chat::to_string(role)), p(actor)});
+  co_return co_await change_member(
+      "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 RETURNING "
+      "room_id) "
+      "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
+      "'role', $3::text)) AS seq FROM up",
+      room, user, role, actor);
+}
+
+awaitable<result<std::optional<chat::seq_t>>> room_repository::change_member(
+    std::string_view sql_text, chat::room_id room, chat::user_id user, room_role role,
+    chat::user_id actor) {
+  REDOUBT_QUERY(r, sql_text, params{p(room), p(user), p(chat::to_string(role)), p(actor)});
   co_return event_seq(*r);
 }
 

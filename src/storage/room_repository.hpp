@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "chat/room_store.hpp"
 #include "db/pg.hpp"
@@ -35,6 +36,14 @@ class room_repository final : public chat::room_store {
   chat::awaitable<result<std::optional<chat::user>>> find_user(const std::string& username) override;
 
  private:
+  // add_member and set_role: one statement ($1 room, $2 user, $3 role, $4 actor) that changes
+  // the membership and appends its room event; the event's seq, nullopt when nothing changed.
+  chat::awaitable<result<std::optional<chat::seq_t>>> change_member(std::string_view sql_text,
+                                                                    chat::room_id id,
+                                                                    chat::user_id user,
+                                                                    chat::room_role role,
+                                                                    chat::user_id actor);
+
   std::shared_ptr<db::pool> pool_;
 };
 
