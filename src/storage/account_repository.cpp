@@ -5,11 +5,6 @@
 namespace redoubt::storage {
 namespace {
 
-using auth::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
-
 std::string select_users(std::string_view rest) { return "SELECT " + std::string(sql::user_columns) + std::string(rest); }
 
 std::optional<chat::user> first_user(const db::rows& r) {

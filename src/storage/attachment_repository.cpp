@@ -6,13 +6,9 @@
 namespace redoubt::storage {
 namespace {
 
-using boost::asio::awaitable;
 using chat::attachment_row;
 using chat::insert_status;
 using chat::storage_usage;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 std::string unhex(std::string_view hex) {
   auto raw = crypto::from_hex(hex);

@@ -4,10 +4,6 @@
 
 namespace redoubt::storage {
 namespace {
-using audit::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 audit::row read_row(const row_ref& r) {
   using a = audit::row;

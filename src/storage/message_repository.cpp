@@ -5,11 +5,6 @@
 namespace redoubt::storage {
 namespace {
 
-using boost::asio::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
-
 std::string space_joined(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) {

@@ -5,12 +5,8 @@
 namespace redoubt::storage {
 namespace {
 
-using chat::awaitable;
 using chat::room_kind;
 using chat::room_role;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 constexpr std::string_view room_columns =
     "r.id, r.kind, r.name, r.topic, iso(r.created_at) AS created_at, r.last_seq, "

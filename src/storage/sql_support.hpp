@@ -120,6 +120,13 @@ inline constexpr std::string_view room_event_columns =
 
 }  // namespace redoubt::storage::sql
 
+namespace redoubt::storage {
+// The names every repository's .cpp file uses unqualified (this header is theirs alone).
+using db::params;
+using sql::p;
+using sql::row_ref;
+}  // namespace redoubt::storage
+
 // Acquire a pooled connection and run one query; a failure returns from the coroutine.
 // (SQL and arguments go into locals first: GCC 12 miscompiles some temporaries in co_await.)
 #define REDOUBT_QUERY(var, sql_text, ...)                                \

@@ -6,11 +6,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 namespace redoubt::storage {
-namespace {
-using db::params;
-using sql::p;
-using sql::row_ref;
-}  // namespace
 
 awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(std::int64_t user_id) {
   REDOUBT_QUERY(r,
