@@ -22,6 +22,15 @@ http_response room_or_error(int status, const result<chat::room>& room) {
   return json_response(status, json::object{{"room", proto::room_json(*room)}});
 }
 
+// get_room and join_room: one call on the room in the path, answered with the room.
+using room_call = awaitable<result<chat::room>> (chat::service::*)(const auth::actor& who,
+                                                                   chat::room_id room);
+awaitable<http_response> answer_room(route_env& env, request_scope& rq, room_call call) {
+  const auto id = rq.id("room");
+  auto room = co_await (env.ctx.chat.*call)(rq.who, id);
+  co_return room_or_error(200, room);
+}
+
 // retention_days: a positive number of days, or null to keep messages (0 internally).
 result<std::optional<std::int64_t>> retention_days_of(const json::object& body) {
   const auto* retention = body.if_contains("retention_days");
@@ -68,9 +77,7 @@ awaitable<http_response> open_direct(route_env& env, request_scope& rq) {
 }
 
 awaitable<http_response> get_room(route_env& env, request_scope& rq) {
-  const auto id = rq.id("room");
-  auto room = co_await env.ctx.chat.get_room(rq.who, id);
-  co_return room_or_error(200, room);
+  co_return co_await answer_room(env, rq, &chat::service::get_room);
 }
 
 awaitable<http_response> update_room(route_env& env, request_scope& rq) {
@@ -90,14 +97,11 @@ awaitable<http_response> update_room(route_env& env, request_scope& rq) {
     changed = co_await env.ctx.chat.set_topic(rq.who, id, *topic);
   }
   if (!changed) co_return error_response(changed.error());
-  auto room = co_await env.ctx.chat.get_room(rq.who, id);
-  co_return room_or_error(200, room);
+  co_return co_await answer_room(env, rq, &chat::service::get_room);
 }
 
 awaitable<http_response> join_room(route_env& env, request_scope& rq) {
-  const auto id = rq.id("room");
-  auto room = co_await env.ctx.chat.join(rq.who, id);
-  co_return room_or_error(200, room);
+  co_return co_await answer_room(env, rq, &chat::service::join);
 }
 
 awaitable<http_response> leave_room(route_env& env, request_scope& rq) {

@@ -150,8 +150,8 @@ awaitable<result<std::optional<chat::seq_t>>> room_repository::remove_member(cha
 awaitable<result<std::optional<chat::seq_t>>> room_repository::set_role(chat::room_id room, chat::user_id user,
                                                                         room_role role, chat::user_id actor) {
   co_return co_await change_member(
-      "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 RETURNING "
-      "room_id) "
+      "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 "
+      "RETURNING room_id) "
       "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
       "'role', $3::text)) AS seq FROM up",
       room, user, role, actor);
