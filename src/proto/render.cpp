@@ -10,7 +10,10 @@ namespace redoubt::proto {
 namespace json = boost::json;
 
 json::object user_json(const chat::user& u, bool include_private) {
-  json::object o{{"id", u.id}, {"username", u.username}, {"display_name", u.display_name}};
+  json::object o;
+  o["id"] = u.id;
+  o["username"] = u.username;
+  o["display_name"] = u.display_name;
   if (include_private) {
     o["email"] = u.email;
     o["email_verified"] = u.email_verified;
@@ -22,16 +25,19 @@ json::object user_json(const chat::user& u, bool include_private) {
 }
 
 json::object room_json(const chat::room& r) {
-  json::object o{{"id", r.id},
-                 {"kind", chat::to_string(r.kind)},
-                 {"name", r.name},
-                 {"topic", r.topic},
-                 {"created_at", r.created_at},
-                 {"last_seq", r.last_seq},
-                 {"member_count", r.member_count},
-                 {"retention_days",
-                  r.retention_days > 0 ? json::value(r.retention_days) : json::value(nullptr)},
-                 {"my_role", chat::to_string(r.my_role)}};
+  json::object o;
+  o["id"] = r.id;
+  o["kind"] = chat::to_string(r.kind);
+  o["name"] = r.name;
+  o["topic"] = r.topic;
+  o["created_at"] = r.created_at;
+  o["last_seq"] = r.last_seq;
+  o["member_count"] = r.member_count;
+  if (r.retention_days > 0)
+    o["retention_days"] = r.retention_days;
+  else
+    o["retention_days"] = nullptr;
+  o["my_role"] = chat::to_string(r.my_role);
   if (r.my_role != chat::room_role::none) {
     o["last_read_seq"] = r.my_last_read_seq;
     o["unread"] = r.unread;
@@ -46,47 +52,55 @@ json::object room_json(const chat::room& r) {
 }
 
 json::object member_json(const chat::member& m) {
-  return json::object{{"id", m.id},
-                      {"username", m.username},
-                      {"display_name", m.display_name},
-                      {"role", chat::to_string(m.role)}};
+  json::object o;
+  o["id"] = m.id;
+  o["username"] = m.username;
+  o["display_name"] = m.display_name;
+  o["role"] = chat::to_string(m.role);
+  return o;
 }
 
 json::object message_json(const chat::message& m) {
+  json::object o;
+  o["id"] = m.id;
+  o["room"] = m.room;
+  o["seq"] = m.seq;
+  o["author"] = m.author;
+  o["author_username"] = m.author_username;
+  o["client_id"] = m.client_id;
+  o["body"] = m.body;
+  o["reply_to"] = m.reply_to ? json::value(*m.reply_to) : json::value(nullptr);
+  o["created_at"] = m.created_at;
+  o["edited_at"] = m.edited_at ? json::value(*m.edited_at) : json::value(nullptr);
+  o["deleted"] = m.deleted;
   json::array mentions;
   for (const auto& u : m.mentions) mentions.push_back(json::value(std::string_view(u)));
+  o["mentions"] = std::move(mentions);
   json::array reactions;
   for (const auto& r : m.reactions) {
+    json::object rj;
+    rj["emoji"] = r.emoji;
     json::array users;
     for (auto u : r.users) users.push_back(u);
-    reactions.push_back(json::object{{"emoji", r.emoji}, {"users", std::move(users)}});
+    rj["users"] = std::move(users);
+    reactions.push_back(std::move(rj));
   }
+  o["reactions"] = std::move(reactions);
   auto files = stored_json_or(m.attachments_json, json::array{});
-  if (!files.is_array()) files = json::array{};
-  return json::object{{"id", m.id},
-                      {"room", m.room},
-                      {"seq", m.seq},
-                      {"author", m.author},
-                      {"author_username", m.author_username},
-                      {"client_id", m.client_id},
-                      {"body", m.body},
-                      {"reply_to", m.reply_to ? json::value(*m.reply_to) : json::value(nullptr)},
-                      {"created_at", m.created_at},
-                      {"edited_at", m.edited_at ? json::value(*m.edited_at) : json::value(nullptr)},
-                      {"deleted", m.deleted},
-                      {"mentions", std::move(mentions)},
-                      {"reactions", std::move(reactions)},
-                      {"attachments", std::move(files)}};
+  o["attachments"] = files.is_array() ? std::move(files) : json::value(json::array{});
+  return o;
 }
 
 json::object session_json(const chat::session_info& s, std::int64_t current_session) {
-  return json::object{{"id", s.id},
-                      {"created_at", s.created_at},
-                      {"last_seen_at", s.last_seen_at},
-                      {"expires_at", s.expires_at},
-                      {"user_agent", s.user_agent},
-                      {"ip", s.ip},
-                      {"current", s.id == current_session}};
+  json::object o;
+  o["id"] = s.id;
+  o["created_at"] = s.created_at;
+  o["last_seen_at"] = s.last_seen_at;
+  o["expires_at"] = s.expires_at;
+  o["user_agent"] = s.user_agent;
+  o["ip"] = s.ip;
+  o["current"] = s.id == current_session;
+  return o;
 }
 
 std::string message_event_frame(const chat::message& m) {
