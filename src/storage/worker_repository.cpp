@@ -6,20 +6,35 @@
 #include <boost/asio/use_awaitable.hpp>
 
 namespace redoubt::storage {
+namespace {
+
+recipient read_recipient(const row_ref& row) {
+  using rc = recipient;
+  return sql::read_columns(
+      row, sql::col("id", &rc::user_id), sql::col("username", &rc::username),
+      sql::col("email", &rc::email), sql::col("display_name", &rc::display_name),
+      sql::col("disabled", &rc::disabled), sql::col("email_verified", &rc::email_verified),
+      sql::col("email_undeliverable", &rc::undeliverable));
+}
+
+worker_repository::attachment_job_row read_attachment_job(const row_ref& row) {
+  using job = worker_repository::attachment_job_row;
+  auto a =
+      sql::read_columns(row, sql::col("id", &job::id), sql::col("storage_name", &job::storage_name),
+                        sql::col("content_type", &job::content_type), sql::col("size", &job::size),
+                        sql::col("key_id", &job::key_id), sql::col("state", &job::state));
+  if (auto raw = crypto::from_hex(row.text("wrapped_key"))) a.wrapped_key = std::move(*raw);
+  return a;
+}
+
+}  // namespace
 
 awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(std::int64_t user_id) {
   REDOUBT_QUERY(r,
                 "SELECT id, username, email, display_name, disabled, email_verified, email_undeliverable "
                 "FROM users WHERE id = $1",
                 params{p(user_id)});
-  co_return sql::first_row(*r, [](const row_ref& row) {
-    using rc = recipient;
-    return sql::read_columns(
-        row, sql::col("id", &rc::user_id), sql::col("username", &rc::username),
-        sql::col("email", &rc::email), sql::col("display_name", &rc::display_name),
-        sql::col("disabled", &rc::disabled), sql::col("email_verified", &rc::email_verified),
-        sql::col("email_undeliverable", &rc::undeliverable));
-  });
+  co_return sql::first_row(*r, read_recipient);
 }
 
 awaitable<result<bool>> worker_repository::is_processed(const std::string& job_id) {
@@ -100,15 +115,7 @@ awaitable<result<std::optional<worker_repository::attachment_job_row>>> worker_r
                 "SELECT id, storage_name, content_type, size, key_id, encode(wrapped_key, 'hex') AS wrapped_key, state "
                 "FROM attachments WHERE id = $1 AND deleted_at IS NULL",
                 params{p(id)});
-  co_return sql::first_row(*r, [](const row_ref& row) {
-    using job = attachment_job_row;
-    auto a = sql::read_columns(
-        row, sql::col("id", &job::id), sql::col("storage_name", &job::storage_name),
-        sql::col("content_type", &job::content_type), sql::col("size", &job::size),
-        sql::col("key_id", &job::key_id), sql::col("state", &job::state));
-    if (auto raw = crypto::from_hex(row.text("wrapped_key"))) a.wrapped_key = std::move(*raw);
-    return a;
-  });
+  co_return sql::first_row(*r, read_attachment_job);
 }
 
 awaitable<result<void>> worker_repository::store_thumbnail(std::int64_t id, const std::string& sealed_png) {
