@@ -9,11 +9,22 @@
 namespace redoubt::proto {
 namespace json = boost::json;
 
-json::object user_json(const chat::user& u, bool include_private) {
+namespace {
+
+// What anyone may see of a user: the start of user_json and of member_json.
+json::object public_user_json(chat::user_id id, const std::string& username,
+                              const std::string& display_name) {
   json::object o;
-  o["id"] = u.id;
-  o["username"] = u.username;
-  o["display_name"] = u.display_name;
+  o["id"] = id;
+  o["username"] = username;
+  o["display_name"] = display_name;
+  return o;
+}
+
+}  // namespace
+
+json::object user_json(const chat::user& u, bool include_private) {
+  auto o = public_user_json(u.id, u.username, u.display_name);
   if (include_private) {
     o["email"] = u.email;
     o["email_verified"] = u.email_verified;
@@ -52,10 +63,7 @@ json::object room_json(const chat::room& r) {
 }
 
 json::object member_json(const chat::member& m) {
-  json::object o;
-  o["id"] = m.id;
-  o["username"] = m.username;
-  o["display_name"] = m.display_name;
+  auto o = public_user_json(m.id, m.username, m.display_name);
   o["role"] = chat::to_string(m.role);
   return o;
 }
