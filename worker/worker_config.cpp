@@ -95,18 +95,17 @@ result<void> finish_email(email_settings& e, const email_secret_files& files) {
 }  // namespace
 
 result<worker_settings> load_worker_settings(const std::string& path) {
-  auto root = kit::parse_private_toml(path);
-  if (!root) return root.error();
   worker_settings w;
   w.nats.user = "redoubt_worker";
-  config_reader r{*root, {}};
   std::string db_password_file, nats_password_file;
   email_secret_files email_files;
-  kit::read_database(r, w.database, db_password_file);
-  kit::read_nats(r, w.nats, nats_password_file);
-  read_worker(r, w);
-  read_email(r, w.email, email_files);
-  if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
+  auto read = kit::read_config_file(path, [&](config_reader& r) {
+    kit::read_database(r, w.database, db_password_file);
+    kit::read_nats(r, w.nats, nats_password_file);
+    read_worker(r, w);
+    read_email(r, w.email, email_files);
+  });
+  if (!read) return read.error();
   if (auto ok = kit::finish_database(w.database, db_password_file); !ok) return ok.error();
   if (w.nats.url.empty()) return make_error(errc::invalid_argument, "nats.url is required");
   if (auto ok = kit::finish_nats(w.nats, nats_password_file); !ok) return ok.error();

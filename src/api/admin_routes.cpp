@@ -4,6 +4,7 @@
 
 #include "api/errors.hpp"
 #include "api/handlers.hpp"
+#include "proto/json_util.hpp"
 #include "proto/render.hpp"
 
 namespace redoubt::api::handlers {
@@ -12,8 +13,6 @@ namespace json = boost::json;
 namespace {
 
 json::object audit_row_json(const audit::row& a) {
-  boost::system::error_code ec;
-  auto details = json::parse(a.details_json, ec);
   return json::object{{"id", a.id},
                       {"at", a.at},
                       {"actor_id", a.actor_id ? json::value(*a.actor_id) : json::value(nullptr)},
@@ -23,7 +22,7 @@ json::object audit_row_json(const audit::row& a) {
                       {"ip", a.ip},
                       {"request_id", a.request_id},
                       {"outcome", a.outcome},
-                      {"details", ec ? json::value(json::object{}) : std::move(details)}};
+                      {"details", proto::stored_json_or(a.details_json, json::object{})}};
 }
 
 json::value checkpoint_json(const auth::audit_page& page) {

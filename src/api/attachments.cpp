@@ -232,13 +232,21 @@ awaitable<stream_outcome> attachment_endpoints::store_upload(const http_request&
   co_return answer(json_response(201, "{\"attachment\":" + inserted->second + "}"));
 }
 
+awaitable<result<chat::attachment_row>> attachment_endpoints::find_row(std::int64_t id,
+                                                                       const auth::actor& who,
+                                                                       bool with_thumbnail) {
+  if (!store_) co_return make_error(errc::not_found, "attachment not found");
+  auto row = co_await rows_.load(id, who.id, with_thumbnail);
+  if (!row) co_return row.error();
+  if (!*row) co_return make_error(errc::not_found, "attachment not found");
+  co_return std::move(**row);
+}
+
 awaitable<stream_outcome> attachment_endpoints::download(const http_request& req, const auth::actor& who,
                                                          std::int64_t id, body_sink& sink) {
-  if (!store_) co_return answer(error_response(errc::not_found, "attachment not found"));
-  auto row = co_await rows_.load(id, who.id, false);
+  auto row = co_await find_row(id, who, false);
   if (!row) co_return answer(error_response(row.error()));
-  if (!*row) co_return answer(error_response(errc::not_found, "attachment not found"));
-  const auto& a = **row;
+  const auto& a = *row;
   if (auto ok = auth::authorize_attachment_read(who, room_facts_of(a), file_facts_of(a)); !ok)
     co_return answer(error_response(ok.error()));
   if (a.state == "scanning") co_return answer(error_response(errc::conflict, "the file is still being scanned"));
@@ -322,22 +330,18 @@ awaitable<stream_outcome> attachment_endpoints::download(const http_request& req
 }
 
 awaitable<http_response> attachment_endpoints::meta(const http_request&, const auth::actor& who, std::int64_t id) {
-  if (!store_) co_return error_response(errc::not_found, "attachment not found");
-  auto row = co_await rows_.load(id, who.id, false);
+  auto row = co_await find_row(id, who, false);
   if (!row) co_return error_response(row.error());
-  if (!*row) co_return error_response(errc::not_found, "attachment not found");
-  if (auto ok = auth::authorize_attachment_read(who, room_facts_of(**row), file_facts_of(**row)); !ok)
+  if (auto ok = auth::authorize_attachment_read(who, room_facts_of(*row), file_facts_of(*row)); !ok)
     co_return error_response(ok.error());
-  co_return json_response(200, "{\"attachment\":" + (*row)->json + "}");
+  co_return json_response(200, "{\"attachment\":" + row->json + "}");
 }
 
 awaitable<http_response> attachment_endpoints::thumbnail(const http_request& req, const auth::actor& who,
                                                          std::int64_t id) {
-  if (!store_) co_return error_response(errc::not_found, "attachment not found");
-  auto row = co_await rows_.load(id, who.id, true);
+  auto row = co_await find_row(id, who, true);
   if (!row) co_return error_response(row.error());
-  if (!*row) co_return error_response(errc::not_found, "attachment not found");
-  const auto& a = **row;
+  const auto& a = *row;
   if (auto ok = auth::authorize_attachment_read(who, room_facts_of(a), file_facts_of(a)); !ok)
     co_return error_response(ok.error());
   if (a.state != "ready" || a.sealed_thumbnail.empty()) co_return error_response(errc::not_found, "no thumbnail");
@@ -358,11 +362,10 @@ awaitable<http_response> attachment_endpoints::thumbnail(const http_request& req
 
 awaitable<http_response> attachment_endpoints::discard(const http_request& req, const auth::actor& who,
                                                        std::int64_t id) {
-  if (!store_) co_return error_response(errc::not_found, "attachment not found");
-  auto row = co_await rows_.load(id, who.id, false);
+  auto row = co_await find_row(id, who, false);
   if (!row) co_return error_response(row.error());
-  if (!*row) co_return error_response(errc::not_found, "attachment not found");
-  if (auto ok = auth::authorize_attachment_discard(who, file_facts_of(**row)); !ok) co_return error_response(ok.error());
+  if (auto ok = auth::authorize_attachment_discard(who, file_facts_of(*row)); !ok)
+    co_return error_response(ok.error());
   auto gone = co_await rows_.discard_unattached(id, who.id);
   if (!gone) co_return error_response(gone.error());
   if (!*gone) co_return error_response(errc::conflict, "the attachment changed meanwhile; reload it");

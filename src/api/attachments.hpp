@@ -45,6 +45,10 @@ class attachment_endpoints {
                                                   std::int64_t user);
 
  private:
+  // The row as `who` may see it; not_found also when attachments are disabled.
+  boost::asio::awaitable<result<chat::attachment_row>> find_row(std::int64_t id,
+                                                                const auth::actor& who,
+                                                                bool with_thumbnail);
   boost::asio::awaitable<stream_outcome> store_upload(const http_request& req, const auth::actor& who,
                                                       std::int64_t room, body_source& body);
 

@@ -15,10 +15,14 @@ std::string session_cookie_header(const std::string& token, std::int64_t max_age
          std::to_string(max_age);
 }
 
-http_response signed_in(route_env& env, int status, const auth::new_session& s) {
-  auto r = json_response(status, json::object{{"user", proto::user_json(s.account, true)}, {"session_id", s.session_id}});
-  r.headers.emplace_back("Set-Cookie", session_cookie_header(s.token.reveal(),
-                                                             env.ctx.config.auth.session_absolute_timeout.count()));
+// The user and a session cookie with `status`, or the error.
+http_response signed_in_or_error(route_env& env, int status, const result<auth::new_session>& s) {
+  if (!s) return error_response(s.error());
+  auto r = json_response(status, json::object{{"user", proto::user_json(s->account, true)},
+                                              {"session_id", s->session_id}});
+  r.headers.emplace_back(
+      "Set-Cookie", session_cookie_header(s->token.reveal(),
+                                          env.ctx.config.auth.session_absolute_timeout.count()));
   return r;
 }
 
@@ -32,8 +36,7 @@ awaitable<http_response> register_user(route_env& env, request_scope& rq) {
   if (!body) co_return error_response(body.problem());
   const auto client = rq.client();
   auto s = co_await env.ctx.accounts.register_user(username, email, pw, client);
-  if (!s) co_return error_response(s.error());
-  co_return signed_in(env, 201, *s);
+  co_return signed_in_or_error(env, 201, s);
 }
 
 awaitable<http_response> login(route_env& env, request_scope& rq) {
@@ -43,8 +46,7 @@ awaitable<http_response> login(route_env& env, request_scope& rq) {
   if (!body) co_return error_response(body.problem());
   const auto client = rq.client();
   auto s = co_await env.ctx.accounts.login(username, pw, client);
-  if (!s) co_return error_response(s.error());
-  co_return signed_in(env, 200, *s);
+  co_return signed_in_or_error(env, 200, s);
 }
 
 awaitable<http_response> verify_email(route_env& env, request_scope& rq) {
@@ -75,8 +77,7 @@ awaitable<http_response> reset_password(route_env& env, request_scope& rq) {
   if (!body) co_return error_response(body.problem());
   const auto client = rq.client();
   auto ok = co_await env.ctx.accounts.reset_password(token, pw, client);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 awaitable<http_response> logout(route_env& env, request_scope& rq) {

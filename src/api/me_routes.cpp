@@ -31,8 +31,7 @@ awaitable<http_response> change_password(route_env& env, request_scope& rq) {
   if (!body) co_return error_response(body.problem());
   const auto client = rq.client();
   auto ok = co_await env.ctx.accounts.change_password(*rq.session, current_pw, next_pw, end_others, client);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 awaitable<http_response> list_sessions(route_env& env, request_scope& rq) {
@@ -47,8 +46,7 @@ awaitable<http_response> revoke_session(route_env& env, request_scope& rq) {
   const auto id = rq.id("session");
   const auto client = rq.client();
   auto ok = co_await env.ctx.accounts.revoke_session(*rq.session, id, client);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 }  // namespace redoubt::api::handlers

@@ -14,8 +14,7 @@ awaitable<http_response> invite(route_env& env, request_scope& rq) {
   const auto username = body.string("username");
   if (!body) co_return error_response(body.problem());
   auto ok = co_await env.ctx.chat.invite(rq.who, id, username);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 awaitable<http_response> list_members(route_env& env, request_scope& rq) {
@@ -38,8 +37,7 @@ awaitable<http_response> set_member_role(route_env& env, request_scope& rq) {
     co_return error_response(errc::invalid_argument, "role must be 'owner', 'moderator' or 'member'");
   const auto from = rq.origin();
   auto ok = co_await env.ctx.chat.set_member_role(rq.who, id, member, *role, from);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 awaitable<http_response> remove_member(route_env& env, request_scope& rq) {
@@ -47,8 +45,7 @@ awaitable<http_response> remove_member(route_env& env, request_scope& rq) {
   const auto member = rq.id("member");
   const auto from = rq.origin();
   auto ok = co_await env.ctx.chat.remove_member(rq.who, id, member, from);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 awaitable<http_response> mark_read(route_env& env, request_scope& rq) {
@@ -57,8 +54,7 @@ awaitable<http_response> mark_read(route_env& env, request_scope& rq) {
   const auto seq = body.int64("seq");
   if (!body) co_return error_response(body.problem());
   auto ok = co_await env.ctx.chat.mark_read(rq.who, id, seq);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 }  // namespace redoubt::api::handlers

@@ -32,8 +32,7 @@ awaitable<http_response> react(route_env& env, request_scope& rq, bool add) {
   // The emoji is a percent-encoded path segment, decoded by the route match.
   std::string emoji(rq.params.get("emoji"));
   auto out = co_await env.ctx.chat.react(rq.who, id, std::move(emoji), add);
-  if (!out) co_return error_response(out.error());
-  co_return no_content();
+  co_return no_content_or_error(out);
 }
 
 }  // namespace
@@ -86,8 +85,7 @@ awaitable<http_response> delete_message(route_env& env, request_scope& rq) {
   const auto id = rq.id("message");
   const auto from = rq.origin();
   auto out = co_await env.ctx.chat.remove(rq.who, id, from);
-  if (!out) co_return error_response(out.error());
-  co_return no_content();
+  co_return no_content_or_error(out);
 }
 
 awaitable<http_response> add_reaction(route_env& env, request_scope& rq) { co_return co_await react(env, rq, true); }

@@ -16,8 +16,19 @@ http_response room_list(const std::vector<chat::room>& rooms) {
   return json_response(200, json::object{{"rooms", std::move(out)}});
 }
 
-http_response one_room(int status, const chat::room& room) {
-  return json_response(status, json::object{{"room", proto::room_json(room)}});
+// {"room": ...} with `status`, or the error.
+http_response room_or_error(int status, const result<chat::room>& room) {
+  if (!room) return error_response(room.error());
+  return json_response(status, json::object{{"room", proto::room_json(*room)}});
+}
+
+// get_room and join_room: one call on the room in the path, answered with the room.
+using room_call = awaitable<result<chat::room>> (chat::service::*)(const auth::actor& who,
+                                                                   chat::room_id room);
+awaitable<http_response> answer_room(route_env& env, request_scope& rq, room_call call) {
+  const auto id = rq.id("room");
+  auto room = co_await (env.ctx.chat.*call)(rq.who, id);
+  co_return room_or_error(200, room);
 }
 
 // retention_days: a positive number of days, or null to keep messages (0 internally).
@@ -54,8 +65,7 @@ awaitable<http_response> create_room(route_env& env, request_scope& rq) {
   const auto topic = body.optional_string("topic");
   if (!body) co_return error_response(body.problem());
   auto room = co_await env.ctx.chat.create_room(rq.who, *kind, name, topic.value_or(""));
-  if (!room) co_return error_response(room.error());
-  co_return one_room(201, *room);
+  co_return room_or_error(201, room);
 }
 
 awaitable<http_response> open_direct(route_env& env, request_scope& rq) {
@@ -63,15 +73,11 @@ awaitable<http_response> open_direct(route_env& env, request_scope& rq) {
   const auto username = body.string("username");
   if (!body) co_return error_response(body.problem());
   auto room = co_await env.ctx.chat.open_direct(rq.who, username);
-  if (!room) co_return error_response(room.error());
-  co_return one_room(200, *room);
+  co_return room_or_error(200, room);
 }
 
 awaitable<http_response> get_room(route_env& env, request_scope& rq) {
-  const auto id = rq.id("room");
-  auto room = co_await env.ctx.chat.get_room(rq.who, id);
-  if (!room) co_return error_response(room.error());
-  co_return one_room(200, *room);
+  co_return co_await answer_room(env, rq, &chat::service::get_room);
 }
 
 awaitable<http_response> update_room(route_env& env, request_scope& rq) {
@@ -91,23 +97,17 @@ awaitable<http_response> update_room(route_env& env, request_scope& rq) {
     changed = co_await env.ctx.chat.set_topic(rq.who, id, *topic);
   }
   if (!changed) co_return error_response(changed.error());
-  auto room = co_await env.ctx.chat.get_room(rq.who, id);
-  if (!room) co_return error_response(room.error());
-  co_return one_room(200, *room);
+  co_return co_await answer_room(env, rq, &chat::service::get_room);
 }
 
 awaitable<http_response> join_room(route_env& env, request_scope& rq) {
-  const auto id = rq.id("room");
-  auto room = co_await env.ctx.chat.join(rq.who, id);
-  if (!room) co_return error_response(room.error());
-  co_return one_room(200, *room);
+  co_return co_await answer_room(env, rq, &chat::service::join);
 }
 
 awaitable<http_response> leave_room(route_env& env, request_scope& rq) {
   const auto id = rq.id("room");
   auto ok = co_await env.ctx.chat.leave(rq.who, id);
-  if (!ok) co_return error_response(ok.error());
-  co_return no_content();
+  co_return no_content_or_error(ok);
 }
 
 }  // namespace redoubt::api::handlers

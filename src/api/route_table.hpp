@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include "api/errors.hpp"
 #include "api/http_types.hpp"
 #include "audit/recorder.hpp"
 #include "auth/accounts.hpp"
@@ -137,5 +138,10 @@ std::span<const route> route_table();
 // Responses the handlers share.
 http_response json_response(int status, const boost::json::value& v);
 http_response no_content();
+// 204 when `r` holds a value (the value is not sent), else the error.
+template <class T>
+http_response no_content_or_error(const result<T>& r) {
+  return r ? no_content() : error_response(r.error());
+}
 
 }  // namespace redoubt::api

@@ -174,44 +174,40 @@ void router::log_request(const http_request& req, int status, std::chrono::stead
 }
 
 awaitable<stream_outcome> router::handle_upload(http_request req, body_source& body) {
-  const auto start = std::chrono::steady_clock::now();
-  stream_outcome out;
-  auto match = find_route(route_table(), req.method, req.path);
-  // A refusal before the handler ran leaves an upload's body unread: the connection closes.
-  if (!match) {
-    out = stream_outcome{error_response(errc::not_found, "no such endpoint"), true};
-  } else if (auto refusal = over_rate(match->row, req, nullptr)) {
-    out = stream_outcome{std::move(refusal), true};
-  } else if (auto a = co_await admit(*match->row, req, false); a.refusal) {
-    out = stream_outcome{std::move(a.refusal), true};
-  } else if (auto bad = bad_path_id(match->params)) {
-    out = stream_outcome{std::move(bad), true};
-  } else {
-    request_scope scope{req, std::move(match->params), &*a.session, {a.session->account.id, a.session->account.is_admin}};
-    out = co_await match->row->upload(env_, scope, body);
-  }
-  log_request(req, out.response ? out.response->status : 0, start);
-  co_return out;
+  co_return co_await handle_streamed(std::move(req), &body, nullptr);
 }
 
 awaitable<stream_outcome> router::handle_download(http_request req, body_sink& sink) {
+  co_return co_await handle_streamed(std::move(req), nullptr, &sink);
+}
+
+awaitable<stream_outcome> router::handle_streamed(http_request req, body_source* body,
+                                                  body_sink* sink) {
   const auto start = std::chrono::steady_clock::now();
+  // A refusal before the handler ran leaves an upload's body unread: the connection closes.
+  const bool close_on_refusal = body != nullptr;
   stream_outcome out;
   auto match = find_route(route_table(), req.method, req.path);
-  // A refusal before the handler ran leaves an upload's body unread: the connection closes.
   if (!match) {
-    out = stream_outcome{error_response(errc::not_found, "no such endpoint"), false};
+    out = stream_outcome{error_response(errc::not_found, "no such endpoint"), close_on_refusal};
   } else if (auto refusal = over_rate(match->row, req, nullptr)) {
-    out = stream_outcome{std::move(refusal), false};
+    out = stream_outcome{std::move(refusal), close_on_refusal};
   } else if (auto a = co_await admit(*match->row, req, false); a.refusal) {
-    out = stream_outcome{std::move(a.refusal), false};
+    out = stream_outcome{std::move(a.refusal), close_on_refusal};
   } else if (auto bad = bad_path_id(match->params)) {
-    out = stream_outcome{std::move(bad), false};
+    out = stream_outcome{std::move(bad), close_on_refusal};
   } else {
     request_scope scope{req, std::move(match->params), &*a.session, {a.session->account.id, a.session->account.is_admin}};
-    out = co_await match->row->download(env_, scope, sink);
+    if (body) {
+      out = co_await match->row->upload(env_, scope, *body);
+    } else {
+      out = co_await match->row->download(env_, scope, *sink);
+    }
   }
-  log_request(req, out.response ? out.response->status : 200, start);
+  // No response: a download's went out through the sink (logged as 200), an upload's client
+  // went away (logged as 0).
+  const int unanswered = body ? 0 : 200;
+  log_request(req, out.response ? out.response->status : unanswered, start);
   co_return out;
 }
 

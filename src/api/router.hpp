@@ -89,6 +89,9 @@ class router {
     std::optional<chat::session_info> session;
   };
   boost::asio::awaitable<admitted> admit(const route& row, http_request& req, bool buffered_body);
+  // handle_upload and handle_download: exactly one of body and sink is set.
+  boost::asio::awaitable<stream_outcome> handle_streamed(http_request req, body_source* body,
+                                                         body_sink* sink);
   boost::asio::awaitable<http_response> dispatch(http_request& req);
   // 404 "<capture> not found" for an id capture that is not a positive number.
   static std::optional<http_response> bad_path_id(const path_params& params);

@@ -174,14 +174,7 @@ result<void> finish(settings& s, const secret_files& files) {
   return {};
 }
 
-}  // namespace
-
-result<settings> load_settings(const std::string& path) {
-  auto root = kit::parse_private_toml(path);
-  if (!root) return root.error();
-  settings s;
-  config_reader r{*root, {}};
-  secret_files files;
+void read_all(config_reader& r, settings& s, secret_files& files) {
   read_server(r, s);
   kit::read_nats(r, s.nats, files.nats_password);
   r.str("nats", "cluster_key_file", files.cluster_key);
@@ -195,7 +188,15 @@ result<settings> load_settings(const std::string& path) {
   kit::read_database(r, s.database, files.database_password);
   read_auth(r, s.auth);
   read_limits(r, s.limits);
-  if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
+}
+
+}  // namespace
+
+result<settings> load_settings(const std::string& path) {
+  settings s;
+  secret_files files;
+  auto read = kit::read_config_file(path, [&](config_reader& r) { read_all(r, s, files); });
+  if (!read) return read.error();
   if (auto ok = finish(s, files); !ok) return ok.error();
   return s;
 }

@@ -1,5 +1,6 @@
 #include "audit/checkpoints.hpp"
 
+#include "base/enum_names.hpp"
 #include "crypto/crypto.hpp"
 
 namespace redoubt::audit {
@@ -46,19 +47,15 @@ checkpoint_status check_checkpoint(const stored_checkpoint& c,
 }
 
 std::string_view describe(checkpoint_status s) {
-  switch (s) {
-    case checkpoint_status::ok:
-      return "";
-    case checkpoint_status::unknown_key:
-      return "signed by a key that is not trusted here";
-    case checkpoint_status::bad_signature:
-      return "the signature does not verify (forged or altered checkpoint)";
-    case checkpoint_status::row_missing:
-      return "that row is gone (the log was cut short or rows were deleted)";
-    case checkpoint_status::row_changed:
-      return "that row no longer has the signed hash (the chain was rewritten)";
-  }
-  return "unknown";
+  static constexpr std::array<std::string_view, 5> sentences{
+      "",
+      "signed by a key that is not trusted here",
+      "the signature does not verify (forged or altered checkpoint)",
+      "that row is gone (the log was cut short or rows were deleted)",
+      "that row no longer has the signed hash (the chain was rewritten)",
+  };
+  static_assert(sentences.size() == static_cast<std::size_t>(checkpoint_status::row_changed) + 1);
+  return enum_name(s, sentences, "unknown");
 }
 
 std::string_view status_name(checkpoint_status s) {

@@ -8,14 +8,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-
+#include "base/awaitable.hpp"
 #include "base/errc.hpp"
 
 namespace redoubt::audit {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 // One record to append. actor is empty for the system (worker, CLI, anonymous callers).
 struct entry {

@@ -8,15 +8,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-
+#include "base/awaitable.hpp"
 #include "base/errc.hpp"
 #include "model/model.hpp"
 
 namespace redoubt::auth {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 struct token_owner {
   chat::user_id id = 0;

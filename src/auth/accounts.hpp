@@ -8,22 +8,19 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "audit/recorder.hpp"
 #include "auth/account_store.hpp"
 #include "auth/password_policy.hpp"
 #include "auth/rate_limit.hpp"
+#include "base/awaitable.hpp"
 #include "base/config.hpp"
 #include "base/errc.hpp"
 #include "base/secret.hpp"
 #include "model/model.hpp"
 
 namespace redoubt::auth {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 struct new_session {
   chat::user account;

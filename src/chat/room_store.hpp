@@ -6,15 +6,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-
+#include "base/awaitable.hpp"
 #include "base/errc.hpp"
 #include "model/model.hpp"
 
 namespace redoubt::chat {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 class room_store {
  public:

@@ -7,10 +7,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
-
 #include "audit/recorder.hpp"
 #include "auth/policy.hpp"
+#include "base/awaitable.hpp"
 #include "base/config.hpp"
 #include "base/errc.hpp"
 #include "chat/hub.hpp"
@@ -20,9 +19,6 @@
 #include "model/model.hpp"
 
 namespace redoubt::chat {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 struct history_page {
   std::vector<message> messages;  // oldest first

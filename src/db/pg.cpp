@@ -207,29 +207,8 @@ awaitable<result<std::vector<rows>>> connection::pipeline(std::span<const statem
 
   std::optional<error> failure;
   for (std::size_t i = 0; i < statements.size(); ++i) {
-    // Each statement's results end with nullptr.
-    for (;;) {
-      auto r = co_await c.next_result(deadline);
-      if (!r) co_return r.error();
-      if (!*r) break;
-      auto res = own(*r);
-      switch (PQresultStatus(res.get())) {
-        case PGRES_COMMAND_OK:
-        case PGRES_TUPLES_OK:
-        case PGRES_EMPTY_QUERY:
-          out[i] = rows(res);
-          break;
-        case PGRES_PIPELINE_ABORTED:
-          break;
-        case PGRES_PIPELINE_SYNC:
-          // Cannot come before every statement answered: the stream is out of step.
-          c.healthy = false;
-          co_return make_error(errc::internal, "pipeline out of sync");
-        default:
-          if (!failure) failure = c.from_result(res.get());
-          break;
-      }
-    }
+    if (auto read = co_await c.read_results(deadline, out[i], failure); !read)
+      co_return read.error();
   }
   auto sync = co_await c.next_result(deadline);
   if (!sync) co_return sync.error();

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
+#include "base/awaitable.hpp"
 #include "base/config.hpp"
 #include "base/errc.hpp"
 
@@ -23,9 +23,6 @@ struct pg_result;  // libpq's PGresult
 struct pg_conn;    // libpq's PGconn
 
 namespace redoubt::db {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 // One query parameter in text format; nullopt is SQL NULL.
 using param = std::optional<std::string>;

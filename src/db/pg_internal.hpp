@@ -159,14 +159,16 @@ struct connection::impl {
     return make_error(code, std::move(message));
   }
 
-  // Reads all results of one query; keeps the last successful one and the first error.
-  awaitable<result<rows>> collect(clock::time_point deadline) {
-    std::optional<error> failure;
-    rows last;
+  // Reads the results of one statement, up to the nullptr that ends them: `last` gets the last
+  // successful one, `failure` the first error (unless it is set already). COPY, or a pipeline
+  // sync before every statement answered, leaves the protocol state unknown: the connection
+  // is marked unhealthy.
+  awaitable<result<void>> read_results(clock::time_point deadline, rows& last,
+                                       std::optional<error>& failure) {
     for (;;) {
       auto r = co_await next_result(deadline);
       if (!r) co_return r.error();
-      if (!*r) break;
+      if (!*r) co_return result<void>{};
       auto res = own(*r);
       switch (PQresultStatus(res.get())) {
         case PGRES_COMMAND_OK:
@@ -174,10 +176,14 @@ struct connection::impl {
         case PGRES_EMPTY_QUERY:
           last = rows(res);
           break;
+        case PGRES_PIPELINE_ABORTED:  // skipped after an earlier statement of the pipeline failed
+          break;
+        case PGRES_PIPELINE_SYNC:
+          healthy = false;
+          co_return make_error(errc::internal, "pipeline out of sync");
         case PGRES_COPY_IN:
         case PGRES_COPY_OUT:
         case PGRES_COPY_BOTH:
-          // COPY is not supported here; the protocol state is unknown afterwards.
           healthy = false;
           co_return make_error(errc::internal, "COPY is not supported");
         default:
@@ -185,6 +191,13 @@ struct connection::impl {
           break;
       }
     }
+  }
+
+  // Reads all results of one query; keeps the last successful one and the first error.
+  awaitable<result<rows>> collect(clock::time_point deadline) {
+    std::optional<error> failure;
+    rows last;
+    if (auto read = co_await read_results(deadline, last, failure); !read) co_return read.error();
     if (PQstatus(conn) == CONNECTION_BAD) co_return lost("query");
     if (failure) co_return std::move(*failure);
     co_return last;

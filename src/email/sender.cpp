@@ -4,20 +4,15 @@
 #include <random>
 #include <thread>
 
+#include "base/enum_names.hpp"
 #include "base/log.hpp"
 
 namespace redoubt::email {
 
 std::string_view breaker_state_name(breaker_state s) noexcept {
-  switch (s) {
-    case breaker_state::closed:
-      return "closed";
-    case breaker_state::open:
-      return "open";
-    case breaker_state::half_open:
-      return "half_open";
-  }
-  return "closed";
+  static constexpr std::array<std::string_view, 3> names{"closed", "open", "half_open"};
+  static_assert(names.size() == static_cast<std::size_t>(breaker_state::half_open) + 1);
+  return enum_name(s, names, "closed");
 }
 
 sender::sender(std::unique_ptr<provider> p, const email_settings& s)

@@ -71,6 +71,16 @@ result<toml::value> parse_private_toml(const std::string& path) {
   }
 }
 
+result<void> read_config_file(const std::string& path,
+                              const std::function<void(config_reader&)>& read) {
+  auto root = parse_private_toml(path);
+  if (!root) return root.error();
+  config_reader r{*root, {}};
+  read(r);
+  if (!r.problem.empty()) return make_error(errc::invalid_argument, r.problem);
+  return {};
+}
+
 namespace {
 
 std::optional<std::string> env_override(const std::string& section, const std::string& key) {

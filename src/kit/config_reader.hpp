@@ -4,6 +4,7 @@
 // names the offending key or file.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -61,6 +62,11 @@ struct config_reader {
  private:
   const toml::value* find(const std::string& section, const std::string& key) const;
 };
+
+// Parses the private TOML file at `path` and lets `read` fill the settings from it; the
+// problem the reads kept, if any, is the error. Checks across keys come after, by the caller.
+result<void> read_config_file(const std::string& path,
+                              const std::function<void(config_reader&)>& read);
 
 // [database]: read, then checked (a conninfo without password and with verified TLS) and the
 // password file read.

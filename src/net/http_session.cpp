@@ -1,17 +1,15 @@
 #include <array>
 #include <optional>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -22,15 +20,9 @@
 #include "proto/json_util.hpp"
 
 namespace redoubt::net {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace http = beast::http;
-using asio::as_tuple;
-using asio::use_awaitable;
 
 namespace {
-
-constexpr auto token = as_tuple(use_awaitable);
 
 api::http_request to_api_request(const http::request<http::string_body>& req, const std::string& ip) {
   api::http_request r;

@@ -1,18 +1,15 @@
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.hpp"
 #include "net/server.hpp"
 #include "net/session_common.hpp"
 
 namespace redoubt::net {
-namespace asio = boost::asio;
 using asio::ip::tcp;
 
 struct server::impl {
@@ -51,13 +48,13 @@ struct server::impl {
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), token);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         log::warn("accept_failed", {{"error", ec.message()}});
         // Out of file descriptors: back off briefly instead of spinning.
         asio::steady_timer t(io, std::chrono::milliseconds(50));
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await t.async_wait(token);
         continue;
       }
       auto& stats = env.stats;

@@ -1,7 +1,9 @@
 // Shared between the HTTP and WebSocket session translation units (net/ internal).
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -12,6 +14,11 @@
 #include "base/config.hpp"
 
 namespace redoubt::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+// The completion token of every session operation: errors come back as values.
+inline constexpr auto token = asio::as_tuple(asio::use_awaitable);
 
 using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 

@@ -1,10 +1,8 @@
 #include <deque>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -16,15 +14,9 @@
 #include "net/session_common.hpp"
 
 namespace redoubt::net {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-using asio::as_tuple;
-using asio::use_awaitable;
 
 namespace {
-
-constexpr auto token = as_tuple(use_awaitable);
 
 std::shared_ptr<const std::string> binary_refused_frame() {
   static const auto frame = std::make_shared<const std::string>(proto::server::encode(api::ws_error_frame(

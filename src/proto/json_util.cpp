@@ -17,6 +17,13 @@ result<json::object> parse_object(std::string_view text) {
   return std::move(v.as_object());
 }
 
+json::value stored_json_or(std::string_view text, json::value fallback) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) return fallback;
+  return v;
+}
+
 result<void> only_fields(const json::object& obj, std::initializer_list<std::string_view> allowed) {
   for (const auto& kv : obj) {
     bool known = false;

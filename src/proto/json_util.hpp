@@ -30,6 +30,10 @@ result<std::vector<std::int64_t>> get_optional_id_list(const boost::json::object
                                                         std::size_t max_items);
 result<std::optional<bool>> get_optional_bool(const boost::json::object& obj, std::string_view key);
 
+// JSON text the server stored itself (a database column), parsed; `fallback` when it does not
+// parse, so that one damaged value never breaks a whole answer.
+boost::json::value stored_json_or(std::string_view text, boost::json::value fallback);
+
 // Serializes an error body: {"error":{"code":..., "message":...}}.
 std::string error_body(errc code, std::string_view message);
 // The same with the wire code already chosen (api/errors.hpp maps errc to it).

@@ -2,17 +2,29 @@
 
 #include <boost/json.hpp>
 
+#include "proto/json_util.hpp"
 #include "proto/room_event_kind.hpp"
 #include "proto/server_frames.hpp"
 
 namespace redoubt::proto {
 namespace json = boost::json;
 
-json::object user_json(const chat::user& u, bool include_private) {
+namespace {
+
+// What anyone may see of a user: the start of user_json and of member_json.
+json::object public_user_json(chat::user_id id, const std::string& username,
+                              const std::string& display_name) {
   json::object o;
-  o["id"] = u.id;
-  o["username"] = u.username;
-  o["display_name"] = u.display_name;
+  o["id"] = id;
+  o["username"] = username;
+  o["display_name"] = display_name;
+  return o;
+}
+
+}  // namespace
+
+json::object user_json(const chat::user& u, bool include_private) {
+  auto o = public_user_json(u.id, u.username, u.display_name);
   if (include_private) {
     o["email"] = u.email;
     o["email_verified"] = u.email_verified;
@@ -32,8 +44,10 @@ json::object room_json(const chat::room& r) {
   o["created_at"] = r.created_at;
   o["last_seq"] = r.last_seq;
   o["member_count"] = r.member_count;
-  if (r.retention_days > 0) o["retention_days"] = r.retention_days;
-  else o["retention_days"] = nullptr;
+  if (r.retention_days > 0)
+    o["retention_days"] = r.retention_days;
+  else
+    o["retention_days"] = nullptr;
   o["my_role"] = chat::to_string(r.my_role);
   if (r.my_role != chat::room_role::none) {
     o["last_read_seq"] = r.my_last_read_seq;
@@ -49,10 +63,7 @@ json::object room_json(const chat::room& r) {
 }
 
 json::object member_json(const chat::member& m) {
-  json::object o;
-  o["id"] = m.id;
-  o["username"] = m.username;
-  o["display_name"] = m.display_name;
+  auto o = public_user_json(m.id, m.username, m.display_name);
   o["role"] = chat::to_string(m.role);
   return o;
 }
@@ -83,9 +94,8 @@ json::object message_json(const chat::message& m) {
     reactions.push_back(std::move(rj));
   }
   o["reactions"] = std::move(reactions);
-  boost::system::error_code ec;
-  auto files = json::parse(m.attachments_json, ec);
-  o["attachments"] = !ec && files.is_array() ? std::move(files) : json::value(json::array{});
+  auto files = stored_json_or(m.attachments_json, json::array{});
+  o["attachments"] = files.is_array() ? std::move(files) : json::value(json::array{});
   return o;
 }
 
@@ -108,10 +118,8 @@ std::string message_event_frame(const chat::message& m) {
 
 std::string room_event_frame(const chat::room_event& e) {
   // The payload was written by the database as a JSON object; it goes out unchanged.
-  boost::system::error_code ec;
-  auto data = json::parse(e.payload_json, ec);
-  server::event_frame f{e.room, e.seq, e.kind, e.actor, e.created_at,
-                        ec ? json::value(json::object{}) : std::move(data)};
+  server::event_frame f{e.room,  e.seq,        e.kind,
+                        e.actor, e.created_at, stored_json_or(e.payload_json, json::object{})};
   return server::encode(f);
 }
 

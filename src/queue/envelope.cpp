@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "base/enum_names.hpp"
 #include "crypto/crypto.hpp"
 
 namespace redoubt::queue {
@@ -54,19 +55,10 @@ bool valid_job_id(std::string_view id) noexcept {
 
 
 std::string_view rejection_name(rejection r) noexcept {
-  switch (r) {
-    case rejection::malformed:
-      return "malformed";
-    case rejection::unknown_key:
-      return "unknown_key";
-    case rejection::bad_signature:
-      return "bad_signature";
-    case rejection::expired:
-      return "expired";
-    case rejection::not_yet_valid:
-      return "not_yet_valid";
-  }
-  return "malformed";
+  static constexpr std::array<std::string_view, 5> names{
+      "malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid"};
+  static_assert(names.size() == static_cast<std::size_t>(rejection::not_yet_valid) + 1);
+  return enum_name(r, names, "malformed");
 }
 
 result<signed_job> seal(const job_envelope& job, const secret_string& secret_key, std::string_view public_key) {

@@ -5,32 +5,27 @@
 namespace redoubt::storage {
 namespace {
 
-using auth::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
-
 std::string select_users(std::string_view rest) { return "SELECT " + std::string(sql::user_columns) + std::string(rest); }
 
 std::optional<chat::user> first_user(const db::rows& r) {
-  if (r.size() == 0) return std::nullopt;
-  return sql::read_user(row_ref(r, 0));
+  return sql::first_row(r, sql::read_user);
 }
 
 std::optional<chat::user_id> first_user_id(const db::rows& r) {
-  if (r.size() == 0) return std::nullopt;
-  return row_ref(r, 0).int64("id");
+  return sql::first_row(r, [](const row_ref& row) { return row.int64("id"); });
 }
 
 chat::session_info read_session(const row_ref& r) {
-  chat::session_info s;
-  s.id = r.int64("session_id");
-  s.created_at = r.text("session_created_at");
-  s.last_seen_at = r.text("last_seen_at");
-  s.expires_at = r.text("expires_at");
-  s.user_agent = r.text("user_agent");
-  s.ip = r.text("ip");
-  s.seconds_left = r.int64("seconds_left");
+  using s = chat::session_info;
+  return sql::read_columns(
+      r, sql::col("session_id", &s::id), sql::col("session_created_at", &s::created_at),
+      sql::col("last_seen_at", &s::last_seen_at), sql::col("expires_at", &s::expires_at),
+      sql::col("user_agent", &s::user_agent), sql::col("ip", &s::ip), sql::col("seconds_left", &s::seconds_left));
+}
+
+chat::session_info read_session_of_user(const row_ref& r) {
+  auto s = read_session(r);
+  s.account = sql::read_user(r);
   return s;
 }
 
@@ -73,9 +68,9 @@ awaitable<result<std::optional<auth::token_owner>>> account_repository::email_to
                 "WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() "
                 "AND NOT u.disabled",
                 params{p(token_hash), p(purpose)});
-  if (r->size() == 0) co_return std::optional<auth::token_owner>{};
-  const row_ref row(*r, 0);
-  co_return std::optional<auth::token_owner>(auth::token_owner{row.int64("id"), row.text("username")});
+  co_return sql::first_row(*r, [](const row_ref& row) {
+    return auth::token_owner{row.int64("id"), row.text("username")};
+  });
 }
 
 awaitable<result<std::optional<chat::user_id>>> account_repository::consume_verification_token(
@@ -128,9 +123,9 @@ awaitable<result<void>> account_repository::apply_email_event(const std::string&
 awaitable<result<std::optional<chat::user_credentials>>> account_repository::find_credentials(
     const std::string& username) {
   REDOUBT_QUERY(r, select_users(", u.password_hash FROM users u WHERE u.username = $1"), params{p(username)});
-  if (r->size() == 0) co_return std::optional<chat::user_credentials>{};
-  const row_ref row(*r, 0);
-  co_return std::optional<chat::user_credentials>(chat::user_credentials{sql::read_user(row), row.text("password_hash")});
+  co_return sql::first_row(*r, [](const row_ref& row) {
+    return chat::user_credentials{sql::read_user(row), row.text("password_hash")};
+  });
 }
 
 awaitable<result<std::optional<chat::user>>> account_repository::find_user_by_id(chat::user_id id) {
@@ -161,9 +156,7 @@ awaitable<result<std::optional<chat::user>>> account_repository::set_display_nam
 
 awaitable<result<std::vector<chat::user>>> account_repository::list_users(int limit) {
   REDOUBT_QUERY(r, select_users(" FROM users u ORDER BY u.id LIMIT $1"), params{p(static_cast<std::int64_t>(limit))});
-  std::vector<chat::user> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(sql::read_user(row_ref(*r, i)));
-  co_return out;
+  co_return sql::all_rows(*r, sql::read_user);
 }
 
 awaitable<result<std::optional<chat::user>>> account_repository::update_account(chat::user_id id,
@@ -200,11 +193,7 @@ awaitable<result<std::optional<chat::session_info>>> account_repository::find_se
                     "(SELECT session_id FROM s WHERE seen < now() - interval '60 seconds')) "
                     "SELECT * FROM s",
                 params{p(token_hash), p(idle_seconds)});
-  if (r->size() == 0) co_return std::optional<chat::session_info>{};
-  const row_ref row(*r, 0);
-  auto s = read_session(row);
-  s.account = sql::read_user(row);
-  co_return std::optional<chat::session_info>(std::move(s));
+  co_return sql::first_row(*r, read_session_of_user);
 }
 
 awaitable<result<std::vector<chat::session_info>>> account_repository::list_sessions(chat::user_id user) {
@@ -239,9 +228,7 @@ awaitable<result<std::vector<std::int64_t>>> account_repository::live_sessions(
                 "(SELECT id FROM live WHERE last_seen_at < now() - interval '60 seconds')) "
                 "SELECT id FROM live",
                 params{sql::int64_array(session_ids), p(idle_seconds)});
-  std::vector<std::int64_t> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(row_ref(*r, i).int64("id"));
-  co_return out;
+  co_return sql::all_rows(*r, [](const row_ref& row) { return row.int64("id"); });
 }
 
 }  // namespace redoubt::storage

@@ -6,17 +6,31 @@
 namespace redoubt::storage {
 namespace {
 
-using boost::asio::awaitable;
 using chat::attachment_row;
 using chat::insert_status;
 using chat::storage_usage;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 std::string unhex(std::string_view hex) {
   auto raw = crypto::from_hex(hex);
   return raw ? std::move(*raw) : std::string();
+}
+
+attachment_row read_attachment(const row_ref& r) {
+  using at = attachment_row;
+  auto a = sql::read_columns(
+      r, sql::col("id", &at::id), sql::col("room_id", &at::room),
+      sql::col("uploader_id", &at::uploader), sql::col("message_id", &at::message_id),
+      sql::col("message_deleted", &at::message_deleted),
+      sql::col("storage_name", &at::storage_name), sql::col("filename", &at::filename),
+      sql::col("content_type", &at::content_type), sql::col("sha256", &at::sha256),
+      sql::col("key_id", &at::key_id), sql::col("state", &at::state), sql::col("size", &at::size),
+      sql::col("created_us", &at::created_us), sql::col("json", &at::json));
+  a.wrapped_key = unhex(r.text("wrapped_key"));
+  a.signature = unhex(r.text("signature"));
+  a.sealed_thumbnail = unhex(r.text("thumbnail"));
+  a.room_kind = chat::room_kind_from(r.text("room_kind")).value_or(chat::room_kind::private_room);
+  a.viewer_role = chat::room_role_from(r.text("viewer_role")).value_or(chat::room_role::none);
+  return a;
 }
 
 }  // namespace
@@ -66,29 +80,7 @@ awaitable<result<std::optional<attachment_row>>> attachment_repository::load(std
                 "LEFT JOIN room_members rm ON rm.room_id = a.room_id AND rm.user_id = $2 "
                 "WHERE a.id = $1 AND a.deleted_at IS NULL",
                 params{p(id), p(viewer), p(with_thumbnail)});
-  if (r->size() == 0) co_return std::optional<attachment_row>{};
-  const row_ref row(*r, 0);
-  attachment_row a;
-  a.id = row.int64("id");
-  a.room = row.int64("room_id");
-  a.uploader = row.int64("uploader_id");
-  a.message_id = row.opt_int64("message_id");
-  a.message_deleted = row.boolean("message_deleted");
-  a.storage_name = row.text("storage_name");
-  a.filename = row.text("filename");
-  a.content_type = row.text("content_type");
-  a.sha256 = row.text("sha256");
-  a.key_id = row.text("key_id");
-  a.wrapped_key = unhex(row.text("wrapped_key"));
-  a.signature = unhex(row.text("signature"));
-  a.state = row.text("state");
-  a.sealed_thumbnail = unhex(row.text("thumbnail"));
-  a.size = row.int64("size");
-  a.created_us = row.int64("created_us");
-  a.room_kind = chat::room_kind_from(row.text("room_kind")).value_or(chat::room_kind::private_room);
-  a.viewer_role = chat::room_role_from(row.text("viewer_role")).value_or(chat::room_role::none);
-  a.json = row.text("json");
-  co_return std::optional<attachment_row>(std::move(a));
+  co_return sql::first_row(*r, read_attachment);
 }
 
 awaitable<result<bool>> attachment_repository::discard_unattached(std::int64_t id, std::int64_t uploader) {
@@ -118,9 +110,7 @@ awaitable<result<storage_usage>> attachment_repository::usage_of(std::int64_t us
 
 awaitable<result<std::vector<storage_usage>>> attachment_repository::usage_all() {
   REDOUBT_QUERY(r, "SELECT " + std::string(usage_columns) + "GROUP BY u.id ORDER BY 3 DESC, u.id LIMIT 1000", {});
-  std::vector<storage_usage> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(read_usage(row_ref(*r, i)));
-  co_return out;
+  co_return sql::all_rows(*r, read_usage);
 }
 
 awaitable<result<bool>> attachment_repository::set_quota(std::int64_t user, std::optional<std::int64_t> quota) {

@@ -4,10 +4,15 @@
 
 namespace redoubt::storage {
 namespace {
-using audit::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
+
+audit::row read_row(const row_ref& r) {
+  using a = audit::row;
+  return sql::read_columns(r, sql::col("id", &a::id), sql::col("at", &a::at),
+                           sql::col("actor_id", &a::actor_id), sql::col("actor", &a::actor),
+                           sql::col("action", &a::action), sql::col("target", &a::target),
+                           sql::col("ip", &a::ip), sql::col("request_id", &a::request_id),
+                           sql::col("outcome", &a::outcome), sql::col("details", &a::details_json));
+}
 }  // namespace
 
 awaitable<result<void>> audit_repository::append(const audit::entry& e) {
@@ -21,23 +26,7 @@ awaitable<result<void>> audit_repository::append(const audit::entry& e) {
 
 awaitable<result<std::vector<audit::row>>> audit_repository::page(std::int64_t before, int limit) {
   REDOUBT_QUERY(r, "SELECT * FROM audit_page($1, $2)", params{p(before), p(static_cast<std::int64_t>(limit))});
-  std::vector<audit::row> out;
-  for (int i = 0; i < r->size(); ++i) {
-    const row_ref row(*r, i);
-    audit::row a;
-    a.id = row.int64("id");
-    a.at = row.text("at");
-    a.actor_id = row.opt_int64("actor_id");
-    a.actor = row.text("actor");
-    a.action = row.text("action");
-    a.target = row.text("target");
-    a.ip = row.text("ip");
-    a.request_id = row.text("request_id");
-    a.outcome = row.text("outcome");
-    a.details_json = row.text("details");
-    out.push_back(std::move(a));
-  }
-  co_return out;
+  co_return sql::all_rows(*r, read_row);
 }
 
 awaitable<result<audit::chain_state>> audit_repository::chain() {
@@ -48,18 +37,19 @@ awaitable<result<audit::chain_state>> audit_repository::chain() {
 
 awaitable<result<std::optional<audit::head>>> audit_repository::newest_head() {
   REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at FROM audit_head()", {});
-  if (r->size() == 0) co_return std::optional<audit::head>{};
-  const row_ref row(*r, 0);
-  co_return audit::head{row.int64("audit_id"), row.text("audit_hash"), row.text("signed_at")};
+  co_return sql::first_row(*r, [](const row_ref& row) {
+    return audit::head{row.int64("audit_id"), row.text("audit_hash"), row.text("signed_at")};
+  });
 }
 
 awaitable<result<std::optional<audit::stored_checkpoint>>> audit_repository::newest_checkpoint() {
   REDOUBT_QUERY(r, "SELECT audit_id, audit_hash, signed_at, key_id, signature, row_hash FROM audit_newest_checkpoint()",
                 {});
-  if (r->size() == 0) co_return std::optional<audit::stored_checkpoint>{};
-  const row_ref row(*r, 0);
-  co_return audit::stored_checkpoint{row.int64("audit_id"), row.text("audit_hash"), row.text("signed_at"),
-                                     row.text("key_id"),    row.text("signature"),  row.opt_text("row_hash")};
+  co_return sql::first_row(*r, [](const row_ref& row) {
+    return audit::stored_checkpoint{row.int64("audit_id"), row.text("audit_hash"),
+                                    row.text("signed_at"), row.text("key_id"),
+                                    row.text("signature"), row.opt_text("row_hash")};
+  });
 }
 
 awaitable<result<bool>> audit_repository::add_checkpoint(const audit::head& h, const std::string& key_id,

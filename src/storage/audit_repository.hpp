@@ -13,13 +13,13 @@ class audit_repository final : public audit::log_store {
  public:
   explicit audit_repository(std::shared_ptr<db::pool> pool) : pool_(std::move(pool)) {}
 
-  audit::awaitable<result<void>> append(const audit::entry& e) override;
-  audit::awaitable<result<std::vector<audit::row>>> page(std::int64_t before, int limit) override;
-  audit::awaitable<result<audit::chain_state>> chain() override;
-  audit::awaitable<result<std::optional<audit::head>>> newest_head() override;
-  audit::awaitable<result<std::optional<audit::stored_checkpoint>>> newest_checkpoint() override;
-  audit::awaitable<result<bool>> add_checkpoint(const audit::head& h, const std::string& key_id,
-                                                const std::string& signature_hex) override;
+  awaitable<result<void>> append(const audit::entry& e) override;
+  awaitable<result<std::vector<audit::row>>> page(std::int64_t before, int limit) override;
+  awaitable<result<audit::chain_state>> chain() override;
+  awaitable<result<std::optional<audit::head>>> newest_head() override;
+  awaitable<result<std::optional<audit::stored_checkpoint>>> newest_checkpoint() override;
+  awaitable<result<bool>> add_checkpoint(const audit::head& h, const std::string& key_id,
+                                         const std::string& signature_hex) override;
 
  private:
   std::shared_ptr<db::pool> pool_;

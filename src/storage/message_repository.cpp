@@ -5,11 +5,6 @@
 namespace redoubt::storage {
 namespace {
 
-using boost::asio::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
-
 std::string space_joined(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) {
@@ -102,18 +97,14 @@ awaitable<result<std::vector<chat::post_outcome>>> message_repository::post_batc
                 post_batch_params(posts));
   if (static_cast<std::size_t>(r->size()) != posts.size())
     co_return make_error(errc::internal, "post_batch returned a short result");
-  std::vector<chat::post_outcome> out;
-  out.reserve(posts.size());
-  for (int i = 0; i < r->size(); ++i) out.push_back(read_post_outcome(row_ref(*r, i)));
-  co_return out;
+  co_return sql::all_rows(*r, read_post_outcome);
 }
 
 awaitable<result<std::optional<chat::message>>> message_repository::get_message(chat::message_id id) {
   REDOUBT_QUERY(r,
                 "SELECT " + sql::message_columns + " FROM messages x JOIN users u ON u.id = x.author_id WHERE x.id = $1",
                 params{p(id)});
-  if (r->size() == 0) co_return std::optional<chat::message>{};
-  co_return std::optional<chat::message>(sql::read_message(row_ref(*r, 0)));
+  co_return sql::first_row(*r, sql::read_message);
 }
 
 awaitable<result<std::optional<chat::message_change>>> message_repository::edit_message(chat::message_id id,
@@ -144,10 +135,7 @@ awaitable<result<std::vector<chat::message>>> message_repository::history(chat::
                     " FROM messages x JOIN users u ON u.id = x.author_id WHERE x.room_id = $1 AND "
                     "($2 = 0 OR x.seq < $2) ORDER BY x.seq DESC LIMIT $3",
                 params{p(room), p(before), p(static_cast<std::int64_t>(limit))});
-  std::vector<chat::message> out;
-  out.reserve(static_cast<std::size_t>(r->size()));
-  for (int i = 0; i < r->size(); ++i) out.push_back(sql::read_message(row_ref(*r, i)));
-  co_return out;
+  co_return sql::all_rows(*r, sql::read_message);
 }
 
 awaitable<result<std::vector<chat::replay_item>>> message_repository::replay(chat::room_id room, chat::seq_t after,
@@ -189,8 +177,7 @@ awaitable<result<std::vector<chat::replay_item>>> message_repository::replay(cha
 awaitable<result<std::optional<chat::room_event>>> message_repository::event_at(chat::room_id room, chat::seq_t seq) {
   REDOUBT_QUERY(r, "SELECT " + std::string(sql::room_event_columns) + " FROM room_events WHERE room_id = $1 AND seq = $2",
                 params{p(room), p(seq)});
-  if (r->size() == 0) co_return std::optional<chat::room_event>{};
-  co_return std::optional<chat::room_event>(sql::read_room_event(row_ref(*r, 0)));
+  co_return sql::first_row(*r, sql::read_room_event);
 }
 
 }  // namespace redoubt::storage

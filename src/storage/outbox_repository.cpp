@@ -4,10 +4,6 @@
 
 namespace redoubt::storage {
 namespace {
-using boost::asio::awaitable;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 awaitable<result<db::rows>> query_once(db::pool& pool, const std::string& sql_text) {
   auto lease = co_await pool.acquire();

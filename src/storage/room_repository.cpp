@@ -5,12 +5,8 @@
 namespace redoubt::storage {
 namespace {
 
-using chat::awaitable;
 using chat::room_kind;
 using chat::room_role;
-using db::params;
-using sql::p;
-using sql::row_ref;
 
 constexpr std::string_view room_columns =
     "r.id, r.kind, r.name, r.topic, iso(r.created_at) AS created_at, r.last_seq, "
@@ -23,24 +19,20 @@ constexpr std::string_view room_columns =
 std::string select_rooms(std::string_view rest) { return "SELECT " + std::string(room_columns) + std::string(rest); }
 
 chat::room read_room(const row_ref& r) {
-  chat::room out;
-  out.id = r.int64("id");
+  using rm = chat::room;
+  auto out = sql::read_columns(
+      r, sql::col("id", &rm::id), sql::col("name", &rm::name), sql::col("topic", &rm::topic),
+      sql::col("created_at", &rm::created_at), sql::col("last_seq", &rm::last_seq),
+      sql::col("my_last_read_seq", &rm::my_last_read_seq),
+      sql::col("member_count", &rm::member_count), sql::col("dm_members", &rm::dm_members));
   out.kind = chat::room_kind_from(r.text("kind")).value_or(room_kind::public_room);
-  out.name = r.text("name");
-  out.topic = r.text("topic");
-  out.created_at = r.text("created_at");
-  out.last_seq = r.int64("last_seq");
   out.my_role = chat::room_role_from(r.text("my_role")).value_or(room_role::none);
-  out.my_last_read_seq = r.int64("my_last_read_seq");
-  out.member_count = r.int64("member_count");
-  out.dm_members = r.int64_list("dm_members");
   out.retention_days = static_cast<int>(r.int64("retention_days"));
   return out;
 }
 
 std::optional<chat::seq_t> event_seq(const db::rows& r) {
-  if (r.size() == 0) return std::nullopt;
-  return row_ref(r, 0).int64("seq");
+  return sql::first_row(r, [](const row_ref& row) { return row.int64("seq"); });
 }
 
 }  // namespace
@@ -90,8 +82,7 @@ awaitable<result<std::optional<chat::room>>> room_repository::get_room(chat::roo
                 select_rooms(" FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $2 "
                              "WHERE r.id = $1"),
                 params{p(room), p(viewer)});
-  if (r->size() == 0) co_return std::optional<chat::room>{};
-  co_return std::optional<chat::room>(read_room(row_ref(*r, 0)));
+  co_return sql::first_row(*r, read_room);
 }
 
 awaitable<result<std::vector<chat::room>>> room_repository::rooms_of(chat::user_id user) {
@@ -103,15 +94,12 @@ awaitable<result<std::vector<chat::room>>> room_repository::rooms_of(chat::user_
                              "AND x.deleted_at IS NULL) AS mentions_unread "
                              "FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = $1 ORDER BY r.id"),
                 params{p(user)});
-  std::vector<chat::room> out;
-  for (int i = 0; i < r->size(); ++i) {
-    const row_ref row(*r, i);
+  co_return sql::all_rows(*r, [](const row_ref& row) {
     auto room = read_room(row);
     room.unread = row.int64("unread");
     room.mentions_unread = row.int64("mentions_unread");
-    out.push_back(std::move(room));
-  }
-  co_return out;
+    return room;
+  });
 }
 
 awaitable<result<std::vector<chat::room>>> room_repository::public_rooms(chat::user_id viewer) {
@@ -119,9 +107,7 @@ awaitable<result<std::vector<chat::room>>> room_repository::public_rooms(chat::u
                 select_rooms(" FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $1 "
                              "WHERE r.kind = 'public' ORDER BY lower(r.name) LIMIT 1000"),
                 params{p(viewer)});
-  std::vector<chat::room> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(read_room(row_ref(*r, i)));
-  co_return out;
+  co_return sql::all_rows(*r, read_room);
 }
 
 awaitable<result<std::vector<chat::member>>> room_repository::members(chat::room_id room) {
@@ -129,13 +115,10 @@ awaitable<result<std::vector<chat::member>>> room_repository::members(chat::room
                 "SELECT u.id, u.username, u.display_name, m.role FROM room_members m "
                 "JOIN users u ON u.id = m.user_id WHERE m.room_id = $1 ORDER BY u.username LIMIT 10000",
                 params{p(room)});
-  std::vector<chat::member> out;
-  for (int i = 0; i < r->size(); ++i) {
-    const row_ref row(*r, i);
-    out.push_back({row.int64("id"), row.text("username"), row.text("display_name"),
-                   chat::room_role_from(row.text("role")).value_or(room_role::member)});
-  }
-  co_return out;
+  co_return sql::all_rows(*r, [](const row_ref& row) {
+    return chat::member{row.int64("id"), row.text("username"), row.text("display_name"),
+                        chat::room_role_from(row.text("role")).value_or(room_role::member)};
+  });
 }
 
 awaitable<result<room_role>> room_repository::role_of(chat::room_id room, chat::user_id user) {
@@ -146,13 +129,12 @@ awaitable<result<room_role>> room_repository::role_of(chat::room_id room, chat::
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::add_member(chat::room_id room, chat::user_id user,
                                                                           room_role role, chat::user_id actor) {
-  REDOUBT_QUERY(r,
-                "WITH ins AS (INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING RETURNING room_id) "
-                "SELECT room_event(room_id, 'member_joined', $4, jsonb_build_object('user_id', $2::bigint, "
-                "'role', $3::text, 'username', (SELECT username FROM users WHERE id = $2))) AS seq FROM ins",
-                params{p(room), p(user), p(chat::to_string(role)), p(actor)});
-  co_return event_seq(*r);
+  co_return co_await change_member(
+      "WITH ins AS (INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
+      "ON CONFLICT DO NOTHING RETURNING room_id) "
+      "SELECT room_event(room_id, 'member_joined', $4, jsonb_build_object('user_id', $2::bigint, "
+      "'role', $3::text, 'username', (SELECT username FROM users WHERE id = $2))) AS seq FROM ins",
+      room, user, role, actor);
 }
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::remove_member(chat::room_id room, chat::user_id user,
@@ -167,12 +149,18 @@ awaitable<result<std::optional<chat::seq_t>>> room_repository::remove_member(cha
 
 awaitable<result<std::optional<chat::seq_t>>> room_repository::set_role(chat::room_id room, chat::user_id user,
                                                                         room_role role, chat::user_id actor) {
-  REDOUBT_QUERY(r,
-                "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 "
-                "RETURNING room_id) "
-                "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
-                "'role', $3::text)) AS seq FROM up",
-                params{p(room), p(user), p(chat::to_string(role)), p(actor)});
+  co_return co_await change_member(
+      "WITH up AS (UPDATE room_members SET role = $3 WHERE room_id = $1 AND user_id = $2 "
+      "RETURNING room_id) "
+      "SELECT room_event(room_id, 'role_changed', $4, jsonb_build_object('user_id', $2::bigint, "
+      "'role', $3::text)) AS seq FROM up",
+      room, user, role, actor);
+}
+
+awaitable<result<std::optional<chat::seq_t>>> room_repository::change_member(
+    std::string_view sql_text, chat::room_id room, chat::user_id user, room_role role,
+    chat::user_id actor) {
+  REDOUBT_QUERY(r, sql_text, params{p(room), p(user), p(chat::to_string(role)), p(actor)});
   co_return event_seq(*r);
 }
 
@@ -199,8 +187,7 @@ awaitable<result<void>> room_repository::set_read(chat::room_id room, chat::user
 awaitable<result<std::optional<chat::user>>> room_repository::find_user(const std::string& username) {
   REDOUBT_QUERY(r, "SELECT " + std::string(sql::user_columns) + " FROM users u WHERE u.username = $1",
                 params{p(username)});
-  if (r->size() == 0) co_return std::optional<chat::user>{};
-  co_return std::optional<chat::user>(sql::read_user(row_ref(*r, 0)));
+  co_return sql::first_row(*r, sql::read_user);
 }
 
 }  // namespace redoubt::storage

@@ -91,16 +91,12 @@ std::vector<std::int64_t> row_ref::int64_list(std::string_view name) const {
 }
 
 chat::user read_user(const row_ref& r) {
-  chat::user u;
-  u.id = r.int64("user_id");
-  u.username = r.text("username");
-  u.email = r.text("email");
-  u.display_name = r.text("display_name");
-  u.is_admin = r.boolean("is_admin");
-  u.disabled = r.boolean("disabled");
-  u.created_at = r.text("user_created_at");
-  u.email_verified = r.boolean("email_verified");
-  return u;
+  using u = chat::user;
+  return read_columns(r, col("user_id", &u::id), col("username", &u::username),
+                      col("email", &u::email), col("display_name", &u::display_name),
+                      col("is_admin", &u::is_admin), col("disabled", &u::disabled),
+                      col("user_created_at", &u::created_at),
+                      col("email_verified", &u::email_verified));
 }
 
 // Mentions and reactions come as JSON arrays: names and emoji may hold any character.
@@ -114,20 +110,14 @@ const std::string message_columns =
     "CASE WHEN x.deleted_at IS NULL THEN message_attachments(x.id) ELSE '[]' END AS attachments";
 
 chat::message read_message(const row_ref& r) {
-  chat::message m;
-  m.id = r.int64("id");
-  m.room = r.int64("room_id");
-  m.seq = r.int64("seq");
-  m.author = r.int64("author_id");
-  m.author_username = r.text("author_username");
-  m.client_id = r.text("client_id");
-  m.body = r.text("body");
-  m.reply_to = r.opt_int64("reply_to");
-  m.created_at = r.text("created_at");
-  m.edited_at = r.opt_text("edited_at");
-  m.deleted = r.boolean("deleted");
-  m.mentions = r.string_list("mentions");
-  m.attachments_json = r.text("attachments");
+  using msg = chat::message;
+  auto m =
+      read_columns(r, col("id", &msg::id), col("room_id", &msg::room), col("seq", &msg::seq),
+                   col("author_id", &msg::author), col("author_username", &msg::author_username),
+                   col("client_id", &msg::client_id), col("body", &msg::body),
+                   col("reply_to", &msg::reply_to), col("created_at", &msg::created_at),
+                   col("edited_at", &msg::edited_at), col("deleted", &msg::deleted),
+                   col("mentions", &msg::mentions), col("attachments", &msg::attachments_json));
   if (auto reactions = r.opt_text("reactions")) {
     for (const auto& pair : json_array_column(*reactions)) {
       const auto& item = pair.as_array();
@@ -146,14 +136,10 @@ chat::message read_message(const row_ref& r) {
 }
 
 chat::room_event read_room_event(const row_ref& r) {
-  chat::room_event e;
-  e.room = r.int64("room_id");
-  e.seq = r.int64("seq");
-  e.kind = r.text("kind");
-  e.actor = r.opt_int64("actor_id");
-  e.payload_json = r.text("data");
-  e.created_at = r.text("created_at");
-  return e;
+  using ev = chat::room_event;
+  return read_columns(r, col("room_id", &ev::room), col("seq", &ev::seq), col("kind", &ev::kind),
+                      col("actor_id", &ev::actor), col("data", &ev::payload_json),
+                      col("created_at", &ev::created_at));
 }
 
 }  // namespace redoubt::storage::sql

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "db/pg.hpp"
@@ -41,11 +43,67 @@ class row_ref {
   std::vector<std::string> string_list(std::string_view name) const;
   std::vector<std::int64_t> int64_list(std::string_view name) const;
 
+  // The column read as V: one of the types above.
+  template <class V>
+  V as(std::string_view name) const {
+    if constexpr (std::is_same_v<V, std::string>)
+      return text(name);
+    else if constexpr (std::is_same_v<V, std::optional<std::string>>)
+      return opt_text(name);
+    else if constexpr (std::is_same_v<V, std::optional<std::int64_t>>)
+      return opt_int64(name);
+    else if constexpr (std::is_same_v<V, bool>)
+      return boolean(name);
+    else if constexpr (std::is_same_v<V, std::vector<std::string>>)
+      return string_list(name);
+    else if constexpr (std::is_same_v<V, std::vector<std::int64_t>>)
+      return int64_list(name);
+    else {
+      static_assert(std::is_same_v<V, std::int64_t>, "no reader for this member type");
+      return int64(name);
+    }
+  }
+
  private:
   int column(std::string_view name) const;
   const db::rows& rows_;
   int row_;
 };
+
+// One column of a row and the member of T it is read into, as the member's type says.
+template <class T, class V>
+struct column_to {
+  std::string_view column;
+  V T::*member;
+};
+template <class T, class V>
+constexpr column_to<T, V> col(std::string_view column, V T::*member) {
+  return column_to<T, V>{column, member};
+}
+
+// A T with the given members read from the row; the others keep their defaults.
+template <class T, class... V>
+T read_columns(const row_ref& r, const column_to<T, V>&... columns) {
+  T out;
+  ((out.*columns.member = r.as<V>(columns.column)), ...);
+  return out;
+}
+
+// The first row read with `read`; nullopt when there is none.
+template <class Read>
+auto first_row(const db::rows& rows, Read read) -> std::optional<decltype(read(row_ref(rows, 0)))> {
+  if (rows.size() == 0) return std::nullopt;
+  return read(row_ref(rows, 0));
+}
+
+// Every row read with `read`, in order.
+template <class Read>
+auto all_rows(const db::rows& rows, Read read) -> std::vector<decltype(read(row_ref(rows, 0)))> {
+  std::vector<decltype(read(row_ref(rows, 0)))> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(read(row_ref(rows, i)));
+  return out;
+}
 
 // The domain values the repositories share, read from the column lists below.
 chat::user read_user(const row_ref& r);
@@ -61,6 +119,13 @@ inline constexpr std::string_view room_event_columns =
     "room_id, seq, kind, actor_id, data::text AS data, iso(created_at) AS created_at";
 
 }  // namespace redoubt::storage::sql
+
+namespace redoubt::storage {
+// The names every repository's .cpp file uses unqualified (this header is theirs alone).
+using db::params;
+using sql::p;
+using sql::row_ref;
+}  // namespace redoubt::storage
 
 // Acquire a pooled connection and run one query; a failure returns from the coroutine.
 // (SQL and arguments go into locals first: GCC 12 miscompiles some temporaries in co_await.)

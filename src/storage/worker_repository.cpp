@@ -7,9 +7,26 @@
 
 namespace redoubt::storage {
 namespace {
-using db::params;
-using sql::p;
-using sql::row_ref;
+
+recipient read_recipient(const row_ref& row) {
+  using rc = recipient;
+  return sql::read_columns(
+      row, sql::col("id", &rc::user_id), sql::col("username", &rc::username),
+      sql::col("email", &rc::email), sql::col("display_name", &rc::display_name),
+      sql::col("disabled", &rc::disabled), sql::col("email_verified", &rc::email_verified),
+      sql::col("email_undeliverable", &rc::undeliverable));
+}
+
+worker_repository::attachment_job_row read_attachment_job(const row_ref& row) {
+  using job = worker_repository::attachment_job_row;
+  auto a =
+      sql::read_columns(row, sql::col("id", &job::id), sql::col("storage_name", &job::storage_name),
+                        sql::col("content_type", &job::content_type), sql::col("size", &job::size),
+                        sql::col("key_id", &job::key_id), sql::col("state", &job::state));
+  if (auto raw = crypto::from_hex(row.text("wrapped_key"))) a.wrapped_key = std::move(*raw);
+  return a;
+}
+
 }  // namespace
 
 awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(std::int64_t user_id) {
@@ -17,12 +34,7 @@ awaitable<result<std::optional<recipient>>> worker_repository::find_recipient(st
                 "SELECT id, username, email, display_name, disabled, email_verified, email_undeliverable "
                 "FROM users WHERE id = $1",
                 params{p(user_id)});
-  if (r->size() == 0) co_return std::optional<recipient>{};
-  const row_ref row(*r, 0);
-  recipient out{row.int64("id"),         row.text("username"),         row.text("email"),
-                row.text("display_name"), row.boolean("disabled"),       row.boolean("email_verified"),
-                row.boolean("email_undeliverable")};
-  co_return std::optional<recipient>(std::move(out));
+  co_return sql::first_row(*r, read_recipient);
 }
 
 awaitable<result<bool>> worker_repository::is_processed(const std::string& job_id) {
@@ -77,13 +89,10 @@ awaitable<result<std::vector<unread_summary>>> worker_repository::unread_for_not
                 "WHERE m.seq > rm.last_read_seq AND m.deleted_at IS NULL AND m.created_at > (SELECT t FROM st) "
                 "GROUP BY r.id, r.kind, r.name ORDER BY r.id",
                 params{p(user_id)});
-  std::vector<unread_summary> out;
-  for (int i = 0; i < r->size(); ++i) {
-    const row_ref row(*r, i);
-    out.push_back(unread_summary{row.int64("id"), row.boolean("direct"), row.text("name"), row.int64("messages"),
-                                 row.text("newest")});
-  }
-  co_return out;
+  co_return sql::all_rows(*r, [](const row_ref& row) {
+    return unread_summary{row.int64("id"), row.boolean("direct"), row.text("name"),
+                          row.int64("messages"), row.text("newest")};
+  });
 }
 
 awaitable<result<std::int64_t>> worker_repository::apply_retention(int limit) {
@@ -106,17 +115,7 @@ awaitable<result<std::optional<worker_repository::attachment_job_row>>> worker_r
                 "SELECT id, storage_name, content_type, size, key_id, encode(wrapped_key, 'hex') AS wrapped_key, state "
                 "FROM attachments WHERE id = $1 AND deleted_at IS NULL",
                 params{p(id)});
-  if (r->size() == 0) co_return std::optional<attachment_job_row>{};
-  const row_ref row(*r, 0);
-  attachment_job_row a;
-  a.id = row.int64("id");
-  a.storage_name = row.text("storage_name");
-  a.content_type = row.text("content_type");
-  a.size = row.int64("size");
-  a.key_id = row.text("key_id");
-  if (auto raw = crypto::from_hex(row.text("wrapped_key"))) a.wrapped_key = std::move(*raw);
-  a.state = row.text("state");
-  co_return std::optional<attachment_job_row>(std::move(a));
+  co_return sql::first_row(*r, read_attachment_job);
 }
 
 awaitable<result<void>> worker_repository::store_thumbnail(std::int64_t id, const std::string& sealed_png) {
@@ -132,9 +131,7 @@ awaitable<result<bool>> worker_repository::set_scan_result(std::int64_t id, cons
 
 awaitable<result<std::vector<std::string>>> worker_repository::attachments_gc(std::int64_t unattached_ttl_s) {
   REDOUBT_QUERY(r, "SELECT storage_name FROM attachments_gc($1)", params{p(unattached_ttl_s)});
-  std::vector<std::string> out;
-  for (int i = 0; i < r->size(); ++i) out.push_back(row_ref(*r, i).text("storage_name"));
-  co_return out;
+  co_return sql::all_rows(*r, [](const row_ref& row) { return row.text("storage_name"); });
 }
 
 awaitable<result<bool>> worker_repository::attachment_exists(const std::string& storage_name) {

@@ -7,14 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "base/awaitable.hpp"
 #include "base/errc.hpp"
 #include "db/pg.hpp"
 #include "storage/audit_repository.hpp"
 
 namespace redoubt::storage {
-
-template <class T>
-using awaitable = boost::asio::awaitable<T>;
 
 struct recipient {
   std::int64_t user_id = 0;
