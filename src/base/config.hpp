@@ -39,7 +39,17 @@ struct auth_settings {
   std::size_t max_password_length = 256;
   seconds session_idle_timeout{7 * 24 * 3600};
   seconds session_absolute_timeout{30 * 24 * 3600};
-  int login_failures_per_minute = 10;  // per username and per IP
+  // Failed sign-ins (only failures count; a success gives its attempt back). Limits per
+  // (username, IP) and per IP stop guessing and password spraying from one address without
+  // letting anyone lock out a chosen account. Every account also has a budget over all IPs: at
+  // most login_failures_per_hour_per_account in any hour (ASVS V2.2.1); the part
+  // login_failures_reserved_for_known_ips is kept for IPs the account has signed in from
+  // before, so its owner still gets in while strangers have spent the rest. A spent budget
+  // refuses (429 + retry time) until it refills: it slows an account, it never locks it.
+  int login_failures_per_minute = 10;           // per (username, IP)
+  int login_failures_per_minute_per_ip = 50;    // per IP, all usernames together
+  int login_failures_per_hour_per_account = 100;
+  int login_failures_reserved_for_known_ips = 20;
   std::string common_passwords_file;   // bundled list; empty = built-in path
 };
 

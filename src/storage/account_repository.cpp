@@ -54,6 +54,27 @@ awaitable<result<chat::user>> account_repository::create_user(const std::string&
   co_return sql::read_user(row_ref(*r, 0));
 }
 
+awaitable<result<auth::signed_up>> account_repository::register_account(const auth::sign_up& s) {
+  // One statement, so one transaction: a failure anywhere (a taken name, a bad value) leaves
+  // no account without its session, job or audit row.
+  REDOUBT_QUERY(r,
+                "WITH u AS (INSERT INTO users (username, email, password_hash, is_admin) "
+                "VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM users)) RETURNING *), "
+                "job AS (INSERT INTO outbox (kind, payload, correlation_id) "
+                "SELECT 'verify_email', jsonb_build_object('user_id', u.id), $8::text FROM u), "
+                "s AS (INSERT INTO sessions (user_id, token_hash, expires_at, user_agent, ip) "
+                "SELECT u.id, $4::text, now() + make_interval(secs => $5::bigint), $6::text, $7::text FROM u "
+                "RETURNING id), "
+                "a AS (INSERT INTO audit_log (actor_id, action, target, ip, request_id, outcome, details) "
+                "SELECT u.id, 'user.register', 'user:' || u.id, $7::text, $8::text, 'ok', "
+                "jsonb_strip_nulls(jsonb_build_object('admin', CASE WHEN u.is_admin THEN true END)) FROM u) " +
+                    select_users(", (SELECT id FROM s) AS session_id FROM u"),
+                params{p(s.username), p(s.email), p(s.password_hash), p(s.session_token_hash),
+                       p(s.session_seconds), p(s.user_agent), p(s.ip), p(s.request_id)});
+  const row_ref row(*r, 0);
+  co_return auth::signed_up{sql::read_user(row), row.int64("session_id")};
+}
+
 awaitable<result<bool>> account_repository::enqueue_job_for_email(const std::string& kind, const std::string& email,
                                                                   const std::string& correlation_id) {
   REDOUBT_QUERY(r,
@@ -134,6 +155,12 @@ awaitable<result<std::optional<chat::user_credentials>>> account_repository::fin
 awaitable<result<std::optional<chat::user>>> account_repository::find_user_by_id(chat::user_id id) {
   REDOUBT_QUERY(r, select_users(" FROM users u WHERE u.id = $1"), params{p(id)});
   co_return first_user(*r);
+}
+
+awaitable<result<bool>> account_repository::signed_in_from(chat::user_id id, const std::string& ip) {
+  REDOUBT_QUERY(r, "SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2) AS known",
+                params{p(id), p(ip)});
+  co_return row_ref(*r, 0).boolean("known");
 }
 
 awaitable<result<void>> account_repository::update_password_hash(chat::user_id id, const std::string& hash) {
