@@ -64,6 +64,9 @@ void read_auth(config_reader& r, auth_settings& a) {
   r.integer("auth", "login_failures_per_minute_per_ip", a.login_failures_per_minute_per_ip, 1, 1000000);
   r.integer("auth", "login_failures_per_hour_per_account", a.login_failures_per_hour_per_account, 2, 100000);
   r.integer("auth", "login_failures_reserved_for_known_ips", a.login_failures_reserved_for_known_ips, 0, 100000);
+  r.integer("auth", "signups_per_hour_per_ip", a.signups_per_hour_per_ip, 1, 10000000);
+  r.integer("auth", "password_resets_per_hour_per_ip", a.password_resets_per_hour_per_ip, 1, 10000000);
+  r.integer("auth", "password_resets_per_hour_per_address", a.password_resets_per_hour_per_address, 1, 1000);
   r.str("auth", "common_passwords_file", a.common_passwords_file);
 }
 

@@ -57,10 +57,15 @@ class account_store {
                                                     const std::string& verification_correlation) = 0;
   // One transaction: the user (the first of an installation becomes admin), the verification
   // email job, the first session and the "user.register" audit row; all of them or nothing.
+  // already_exists only for a taken username: an address already in use is accepted the same
+  // way, and its owner gets a signup_existing_email job instead of the new account a link.
   virtual awaitable<result<signed_up>> register_account(const sign_up& s) = 0;
-  // Queues a job {user_id} for the enabled account with this address; false when there is none.
+  // Queues a job {user_id} for the enabled account with this address (the verified one, else the
+  // oldest); false when there is none.
   virtual awaitable<result<bool>> enqueue_job_for_email(const std::string& kind, const std::string& email,
                                                         const std::string& correlation_id) = 0;
+  // The owner of a live token: unused, unexpired, and the user's newest of that purpose (a newer
+  // link replaces older ones).
   virtual awaitable<result<std::optional<token_owner>>> email_token_owner(const std::string& purpose,
                                                                          const std::string& token_hash) = 0;
   virtual awaitable<result<std::optional<chat::user_id>>> consume_verification_token(

@@ -29,7 +29,11 @@ accounts::accounts(account_store& store, audit::recorder& audit, const auth_sett
           std::max(1.0, (settings.login_failures_per_hour_per_account -
                          settings.login_failures_reserved_for_known_ips) / 2.0)),
       login_by_account_known_(settings.login_failures_reserved_for_known_ips / 7200.0,
-                              std::max(1.0, settings.login_failures_reserved_for_known_ips / 2.0)) {}
+                              std::max(1.0, settings.login_failures_reserved_for_known_ips / 2.0)),
+      signup_by_ip_(settings.signups_per_hour_per_ip / 3600.0, settings.signups_per_hour_per_ip),
+      reset_by_ip_(settings.password_resets_per_hour_per_ip / 3600.0, settings.password_resets_per_hour_per_ip),
+      reset_by_address_(settings.password_resets_per_hour_per_address / 3600.0,
+                        settings.password_resets_per_hour_per_address) {}
 
 accounts::~accounts() { shutdown(); }
 
@@ -87,6 +91,10 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
                          "username must be 2-32 of a-z, 0-9, '_', '.', '-' and start with a letter or digit");
   if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "email address is not valid");
   if (auto ok = policy_.check(password.reveal(), username); !ok) co_return ok.error();
+  std::chrono::seconds retry{0};
+  if (!signup_by_ip_.allow(client.ip, &retry))
+    co_return make_error(errc::resource_exhausted,
+                         "too many sign-ups from this address; retry in " + std::to_string(retry.count()) + " s");
   auto h = co_await hash(password);
   if (!h) co_return h.error();
   new_session out;
@@ -96,8 +104,9 @@ awaitable<result<new_session>> accounts::register_user(const std::string& userna
                         client.request_id};
   auto created = co_await store_.register_account(request);
   if (!created) {
+    // Usernames are public; whether an address has an account is not (see register_account).
     if (created.error().code == errc::already_exists)
-      co_return make_error(errc::already_exists, "username or email already registered");
+      co_return make_error(errc::already_exists, "username already taken");
     co_return created.error();
   }
   out.account = created->account;
@@ -133,6 +142,20 @@ awaitable<result<void>> accounts::verify_email(std::string_view token, const cli
 
 awaitable<result<void>> accounts::request_password_reset(const std::string& email, const client_info& client) {
   if (!proto::valid_email(email)) co_return make_error(errc::invalid_argument, "email address is not valid");
+  // Keyed by the address whether or not it has an account: the answer reveals nothing.
+  std::chrono::seconds retry{0};
+  bool allowed = reset_by_ip_.allow(client.ip, &retry);
+  if (allowed && !reset_by_address_.allow(proto::ascii_lower(email), &retry)) {
+    reset_by_ip_.give_back(client.ip);
+    allowed = false;
+  }
+  if (!allowed) {
+    const audit::entry throttled{std::nullopt, "user.password_reset_request", "-", client.ip, client.request_id,
+                                 "throttled"};
+    co_await audit_.record(throttled);
+    co_return make_error(errc::resource_exhausted, "too many password reset requests; retry in " +
+                                                        std::to_string(retry.count()) + " s");
+  }
   auto queued = co_await store_.enqueue_job_for_email("password_reset", email, client.request_id);
   if (!queued) co_return queued.error();
   // Whether an account exists is in the audit log, never in the answer.

@@ -99,6 +99,9 @@ class accounts {
   rate_limiter login_by_ip_;             // per IP
   rate_limiter login_by_account_;        // per username: the share any IP may spend
   rate_limiter login_by_account_known_;  // per username: the share kept for IPs it signed in from
+  rate_limiter signup_by_ip_;
+  rate_limiter reset_by_ip_;
+  rate_limiter reset_by_address_;        // keyed by the lowercased address
   std::function<void()> on_job_queued_;
 };
 

@@ -50,6 +50,11 @@ struct auth_settings {
   int login_failures_per_minute_per_ip = 50;    // per IP, all usernames together
   int login_failures_per_hour_per_account = 100;
   int login_failures_reserved_for_known_ips = 20;
+  // Sign-ups (each costs a password hash and an email) and password-reset requests (each
+  // sends an email), as token buckets: the number is the burst and the refill per hour.
+  int signups_per_hour_per_ip = 10;
+  int password_resets_per_hour_per_ip = 10;
+  int password_resets_per_hour_per_address = 3;  // whether or not the address has an account
   std::string common_passwords_file;   // bundled list; empty = built-in path
 };
 
