@@ -17,7 +17,7 @@ server_bin="$root/$build/src/redoubt-server"
 ctl_bin="$root/$build/ctl/redoubtctl"
 # sqlmap sends thousands of requests from one address; the limits have their own tests.
 # (extra_toml continues the [auth] table; cheap password hashing keeps sign-up probes fast.)
-extra_toml=$'login_failures_per_minute = 100000\nargon2_opslimit = 1\nargon2_memlimit_kib = 8192\n[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\nmessages_per_second = 100000\nmessages_burst = 100000\nhistory_requests_per_second = 100000\nhistory_burst = 100000'
+extra_toml=$'login_failures_per_minute = 100000\nlogin_failures_per_minute_per_ip = 100000\nlogin_failures_per_hour_per_account = 100000\nsignups_per_hour_per_ip = 100000\npassword_resets_per_hour_per_ip = 100000\npassword_resets_per_hour_per_address = 1000\nargon2_opslimit = 1\nargon2_memlimit_kib = 8192\n[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\nmessages_per_second = 100000\nmessages_burst = 100000\nhistory_requests_per_second = 100000\nhistory_burst = 100000'
 # shellcheck source=scripts/stack-lib.sh
 source "$root/scripts/stack-lib.sh"
 

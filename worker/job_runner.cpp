@@ -174,6 +174,7 @@ job_runner::handler job_runner::handler_for(queue::job_type type) noexcept {
       {job_type::thumbnail, &job_runner::run_thumbnail},
       {job_type::scan_attachment, &job_runner::run_scan_attachment},
       {job_type::files_maintenance, &job_runner::run_files_maintenance},
+      {job_type::signup_existing_email, &job_runner::run_signup_existing_email},
   };
   static_assert(std::size(table) == queue::all_job_types.size(), "one handler per job type");
   for (const auto& r : table)
@@ -198,6 +199,12 @@ asio::awaitable<job_runner::handler_result> job_runner::run_password_reset(const
   auto p = payload_of<queue::password_reset_payload>(job);
   if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
   co_return co_await run_email_job(job.id, queue::job_type::password_reset, job.correlation_id, p->user_id);
+}
+
+asio::awaitable<job_runner::handler_result> job_runner::run_signup_existing_email(const queue::job_envelope& job) {
+  auto p = payload_of<queue::signup_existing_email_payload>(job);
+  if (!p) co_return handler_result{outcome::bad_payload, p.error().message};
+  co_return co_await run_email_job(job.id, queue::job_type::signup_existing_email, job.correlation_id, p->user_id);
 }
 
 asio::awaitable<job_runner::handler_result> job_runner::run_notify_unread(const queue::job_envelope& job) {
@@ -332,10 +339,14 @@ asio::awaitable<job_runner::handler_result> job_runner::run_email_job(const std:
     co_return handler_result{outcome::skipped, {}};
   const auto& r = **rec;
 
+  // A sign-up with this address mails its owner a notice, without a link.
+  const bool notice = job == queue::job_type::signup_existing_email;
   auto token = crypto::random_token();
   auto ttl = verify ? s_.verify_token_ttl : s_.reset_token_ttl;
-  auto stored = co_await repo_.create_email_token(crypto::token_hash(token), type, user_id, job_id, ttl.count());
-  if (!stored) co_return handler_result{outcome::retry, stored.error().message};
+  if (!notice) {
+    auto stored = co_await repo_.create_email_token(crypto::token_hash(token), type, user_id, job_id, ttl.count());
+    if (!stored) co_return handler_result{outcome::retry, stored.error().message};
+  }
 
   email::email_message m;
   m.to = r.email;
@@ -344,7 +355,14 @@ asio::awaitable<job_runner::handler_result> job_runner::run_email_job(const std:
   m.kind = type;
   std::string name = r.display_name.empty() ? r.username : r.display_name;
   // The token travels in the URL fragment, which browsers never send to a server or in Referer.
-  if (verify) {
+  if (notice) {
+    m.subject = "Someone signed up for Redoubt with your email address";
+    m.text = "Hello " + name + ",\n\nsomeone (maybe you) just tried to create a Redoubt account with this email "
+             "address. It already belongs to your account \"" + r.username + "\". If that was you, sign in at " +
+             s_.public_origin + "/ as \"" + r.username + "\"; if you forgot your password, ask for a reset link "
+             "there.\n\nIf it was not you, ignore this email: nothing changed on your account, and the new account "
+             "is never sent a verification link for this address.\n";
+  } else if (verify) {
     m.subject = "Confirm your email address for Redoubt";
     m.text = "Hello " + name + ",\n\nplease confirm the email address of your Redoubt account \"" + r.username +
              "\" by opening this link:\n\n" + s_.public_origin + "/verify-email#token=" + token +

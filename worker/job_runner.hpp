@@ -52,6 +52,7 @@ class job_runner {
 
   boost::asio::awaitable<handler_result> run_verify_email(const queue::job_envelope& job);
   boost::asio::awaitable<handler_result> run_password_reset(const queue::job_envelope& job);
+  boost::asio::awaitable<handler_result> run_signup_existing_email(const queue::job_envelope& job);
   boost::asio::awaitable<handler_result> run_notify_unread(const queue::job_envelope& job);
   boost::asio::awaitable<handler_result> run_retention(const queue::job_envelope& job);
   boost::asio::awaitable<handler_result> run_thumbnail(const queue::job_envelope& job);

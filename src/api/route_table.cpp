@@ -10,6 +10,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "proto/json_util.hpp"
+#include "proto/text.hpp"
 
 namespace redoubt::api {
 namespace json = boost::json;
@@ -37,7 +38,9 @@ std::optional<std::int64_t> parse_id(std::string_view s) {
 }
 
 auth::client_info request_scope::client() const {
-  return {req.remote_ip, std::string(req.header("user-agent").substr(0, 256)), req.request_id};
+  // Stored with the session: valid UTF-8, cut on a character boundary (a byte cut at 256 could
+  // split a character, and the database refuses invalid UTF-8).
+  return {req.remote_ip, proto::header_text(req.header("user-agent"), 256), req.request_id};
 }
 
 result<json::object> request_scope::body() const {

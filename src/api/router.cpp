@@ -4,6 +4,7 @@
 
 #include "api/errors.hpp"
 #include "base/log.hpp"
+#include "proto/text.hpp"
 
 namespace redoubt::api {
 using boost::asio::awaitable;
@@ -138,7 +139,7 @@ awaitable<upgrade_decision> router::authorize_upgrade(const http_request& req) {
   // Browsers always send Origin on WebSocket handshakes: a foreign one is a cross-site attempt.
   if (!origin.empty() && !origin_allowed(origin)) {
     d.refusal = error_response(errc::permission_denied, "origin not allowed");
-    const audit::entry denied{std::nullopt, "ws.upgrade", std::string(origin.substr(0, 200)), req.remote_ip,
+    const audit::entry denied{std::nullopt, "ws.upgrade", proto::header_text(origin, 200), req.remote_ip,
                               req.request_id, "denied_origin"};
     co_await ctx_.audit.record(denied);
     co_return d;

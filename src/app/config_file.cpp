@@ -63,6 +63,12 @@ void read_auth(config_reader& r, auth_settings& a) {
   r.duration("auth", "session_absolute_timeout_s", a.session_absolute_timeout, 60, 365LL * 86400);
   r.duration("auth", "live_session_check_s", a.live_session_check, 1, 3600);
   r.integer("auth", "login_failures_per_minute", a.login_failures_per_minute, 1, 100000);
+  r.integer("auth", "login_failures_per_minute_per_ip", a.login_failures_per_minute_per_ip, 1, 1000000);
+  r.integer("auth", "login_failures_per_hour_per_account", a.login_failures_per_hour_per_account, 2, 100000);
+  r.integer("auth", "login_failures_reserved_for_known_ips", a.login_failures_reserved_for_known_ips, 0, 100000);
+  r.integer("auth", "signups_per_hour_per_ip", a.signups_per_hour_per_ip, 1, 10000000);
+  r.integer("auth", "password_resets_per_hour_per_ip", a.password_resets_per_hour_per_ip, 1, 10000000);
+  r.integer("auth", "password_resets_per_hour_per_address", a.password_resets_per_hour_per_address, 1, 1000);
   r.str("auth", "common_passwords_file", a.common_passwords_file);
 }
 
@@ -170,6 +176,9 @@ result<void> finish(settings& s, const secret_files& files) {
     s.email_webhook.secret = std::move(*secret);
   }
   if (auto ok = finish_files(s); !ok) return ok.error();
+  if (s.auth.login_failures_reserved_for_known_ips >= s.auth.login_failures_per_hour_per_account)
+    return make_error(errc::invalid_argument,
+                      "auth.login_failures_reserved_for_known_ips must be below login_failures_per_hour_per_account");
   if (s.server.allowed_origins.empty()) s.server.allowed_origins.push_back(s.server.public_origin);
   return {};
 }

@@ -25,6 +25,23 @@ struct account_change {
   std::optional<bool> is_admin;
 };
 
+// A sign-up: the account, its first session and what goes into the audit log with them.
+struct sign_up {
+  std::string username;
+  std::string email;
+  std::string password_hash;
+  std::string session_token_hash;
+  std::int64_t session_seconds = 0;
+  std::string user_agent;  // valid UTF-8, at most 256 bytes
+  std::string ip;
+  std::string request_id;  // correlation of the verification email and the audit row
+};
+
+struct signed_up {
+  chat::user account;
+  std::int64_t session_id = 0;
+};
+
 class account_store {
  public:
   virtual ~account_store() = default;
@@ -34,9 +51,17 @@ class account_store {
   virtual awaitable<result<chat::user>> create_user(const std::string& username, const std::string& email,
                                                     const std::string& password_hash, bool force_admin,
                                                     const std::string& verification_correlation) = 0;
-  // Queues a job {user_id} for the enabled account with this address; false when there is none.
+  // One transaction: the user (the first of an installation becomes admin), the verification
+  // email job, the first session and the "user.register" audit row; all of them or nothing.
+  // already_exists only for a taken username: an address already in use is accepted the same
+  // way, and its owner gets a signup_existing_email job instead of the new account a link.
+  virtual awaitable<result<signed_up>> register_account(const sign_up& s) = 0;
+  // Queues a job {user_id} for the enabled account with this address (the verified one, else the
+  // oldest); false when there is none.
   virtual awaitable<result<bool>> enqueue_job_for_email(const std::string& kind, const std::string& email,
                                                         const std::string& correlation_id) = 0;
+  // The owner of a live token: unused, unexpired, and the user's newest of that purpose (a newer
+  // link replaces older ones).
   virtual awaitable<result<std::optional<token_owner>>> email_token_owner(const std::string& purpose,
                                                                          const std::string& token_hash) = 0;
   virtual awaitable<result<std::optional<chat::user_id>>> consume_verification_token(
@@ -47,6 +72,8 @@ class account_store {
 
   virtual awaitable<result<std::optional<chat::user_credentials>>> find_credentials(const std::string& username) = 0;
   virtual awaitable<result<std::optional<chat::user>>> find_user_by_id(chat::user_id id) = 0;
+  // Whether the user ever had a session from this IP (kept until retention removes it).
+  virtual awaitable<result<bool>> signed_in_from(chat::user_id id, const std::string& ip) = 0;
   virtual awaitable<result<void>> update_password_hash(chat::user_id id, const std::string& hash) = 0;
   // A new password hash; when keep_only_session is set every other session of the user ends.
   virtual awaitable<result<void>> change_password(chat::user_id id, const std::string& hash,

@@ -84,14 +84,26 @@ class accounts {
   awaitable<result<std::string>> hash(const secret_string& password);
   awaitable<bool> verify(const secret_string& password, std::string hash);
   awaitable<result<new_session>> open_session(const chat::user& account, const client_info& client);
+  // The account budget a sign-in attempt draws from (see auth_settings), or nullptr when both
+  // shares are spent; retry is set then.
+  awaitable<rate_limiter*> account_budget(const std::string& username, const std::optional<chat::user_credentials>& creds,
+                                          const client_info& client, std::chrono::seconds& retry);
+  awaitable<error> refuse_login(const std::string& username, const client_info& client, std::chrono::seconds retry);
 
   account_store& store_;
   audit::recorder& audit_;
   const auth_settings& settings_;
   password_policy policy_;
   boost::asio::thread_pool hash_pool_;
-  rate_limiter login_by_name_;
-  rate_limiter login_by_ip_;
+  // Failed sign-ins (and wrong current passwords) only: an attempt takes a token before the
+  // password check and gives it back when it succeeds.
+  rate_limiter login_by_pair_;           // per (username, IP)
+  rate_limiter login_by_ip_;             // per IP
+  rate_limiter login_by_account_;        // per username: the share any IP may spend
+  rate_limiter login_by_account_known_;  // per username: the share kept for IPs it signed in from
+  rate_limiter signup_by_ip_;
+  rate_limiter reset_by_ip_;
+  rate_limiter reset_by_address_;        // keyed by the lowercased address
   std::function<void()> on_job_queued_;
   std::function<void(const chat::session_end&)> on_sessions_ended_;
 

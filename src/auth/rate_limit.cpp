@@ -33,6 +33,13 @@ bool rate_limiter::allow(const std::string& key, std::chrono::seconds* retry_aft
   return false;
 }
 
+void rate_limiter::give_back(const std::string& key, double amount) {
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return;
+  it->second.tokens = std::min(burst_, it->second.tokens + amount);
+}
+
 std::chrono::microseconds rate_limiter::take(const std::string& key, double amount, clock::time_point now) {
   std::lock_guard lock(mutex_);
   if (buckets_.size() >= max_keys_ && !buckets_.contains(key)) {

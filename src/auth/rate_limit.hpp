@@ -20,6 +20,10 @@ class rate_limiter {
   bool allow(const std::string& key, std::chrono::seconds* retry_after = nullptr,
              clock::time_point now = clock::now());
 
+  // Returns tokens taken by allow() (e.g. an attempt that is counted only when it fails),
+  // never filling the bucket beyond its burst.
+  void give_back(const std::string& key, double amount = 1.0);
+
   // Pacing instead of refusing: takes `amount` tokens even if that overdraws the bucket and
   // returns how long the caller should wait before going on (zero when it had enough).
   std::chrono::microseconds take(const std::string& key, double amount, clock::time_point now = clock::now());

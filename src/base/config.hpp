@@ -43,7 +43,22 @@ struct auth_settings {
   // session that ended without the bus telling this node closes then; an open connection
   // counts as use of its session).
   seconds live_session_check{30};
-  int login_failures_per_minute = 10;  // per username and per IP
+  // Failed sign-ins (only failures count; a success gives its attempt back). Limits per
+  // (username, IP) and per IP stop guessing and password spraying from one address without
+  // letting anyone lock out a chosen account. Every account also has a budget over all IPs: at
+  // most login_failures_per_hour_per_account in any hour (ASVS V2.2.1); the part
+  // login_failures_reserved_for_known_ips is kept for IPs the account has signed in from
+  // before, so its owner still gets in while strangers have spent the rest. A spent budget
+  // refuses (429 + retry time) until it refills: it slows an account, it never locks it.
+  int login_failures_per_minute = 10;           // per (username, IP)
+  int login_failures_per_minute_per_ip = 50;    // per IP, all usernames together
+  int login_failures_per_hour_per_account = 100;
+  int login_failures_reserved_for_known_ips = 20;
+  // Sign-ups (each costs a password hash and an email) and password-reset requests (each
+  // sends an email), as token buckets: the number is the burst and the refill per hour.
+  int signups_per_hour_per_ip = 10;
+  int password_resets_per_hour_per_ip = 10;
+  int password_resets_per_hour_per_address = 3;  // whether or not the address has an account
   std::string common_passwords_file;   // bundled list; empty = built-in path
 };
 

@@ -127,7 +127,7 @@ awaitable<result<std::unique_ptr<connection>>> connection::connect(
   p->conn = raw;
   auto fail = [&](std::string_view why) {
     log::warn("db_connect_failed", {{"reason", why}, {"error", trimmed(PQerrorMessage(raw))}});
-    return unavailable("database unavailable: " + trimmed(PQerrorMessage(raw)));
+    return unavailable("database unavailable");
   };
   if (PQstatus(raw) == CONNECTION_BAD) co_return fail("start");
 

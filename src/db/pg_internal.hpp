@@ -50,6 +50,19 @@ inline std::string trimmed(const char* s) {
   return out;
 }
 
+// What a caller may learn of a failed statement: the code, and this text for it.
+inline std::string_view neutral_message(errc code) noexcept {
+  switch (code) {
+    case errc::already_exists: return "already exists";
+    case errc::invalid_argument: return "invalid input";
+    case errc::conflict: return "concurrent change; retry";
+    case errc::deadline_exceeded: return "the database took too long";
+    case errc::unavailable: return "database unavailable";
+    case errc::permission_denied: return "not permitted";
+    default: return "database error";
+  }
+}
+
 enum class readiness { read, write, timeout, failed };
 
 // Keeps a copy of the password from lingering in freed heap memory.
@@ -146,17 +159,23 @@ struct connection::impl {
     co_return PQgetResult(conn);
   }
 
+  // The server's error text stays in the server log: it can quote the data of the statement
+  // (an invalid byte, a key) and names tables and constraints. The caller gets the code and a
+  // neutral message for it; the parameters of the statement are never logged.
   error from_result(const PGresult* res) {
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char* constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
     std::string message = primary ? primary : trimmed(PQresultErrorMessage(res));
-    if (PQstatus(conn) == CONNECTION_BAD) {
-      healthy = false;
-      return unavailable(message.empty() ? "database connection lost" : message);
-    }
+    const bool bad = PQstatus(conn) == CONNECTION_BAD;
     // libpq-generated errors carry no SQLSTATE.
-    errc code = state ? errc_from_sqlstate(state) : errc::internal;
-    return make_error(code, std::move(message));
+    const errc code = bad ? errc::unavailable : state ? errc_from_sqlstate(state) : errc::internal;
+    log::warn("db_error", {{"sqlstate", state ? state : ""},
+                           {"code", errc_name(code)},
+                           {"constraint", constraint ? constraint : ""},
+                           {"error", message.substr(0, 300)}});
+    if (bad) healthy = false;
+    return make_error(code, std::string(neutral_message(code)));
   }
 
   // Reads the results of one statement, up to the nullptr that ends them: `last` gets the last

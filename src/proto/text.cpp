@@ -61,6 +61,26 @@ std::string utf8_or_replacement(std::string_view s) {
   return out;
 }
 
+std::string header_text(std::string_view s, std::size_t max_bytes) {
+  const std::string valid = utf8_or_replacement(s);
+  std::string out;
+  out.reserve(std::min(valid.size(), max_bytes));
+  std::size_t i = 0;
+  while (i < valid.size()) {
+    const auto c = static_cast<unsigned char>(valid[i]);
+    const std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    // C0 controls (but tab) and DEL; C1 controls are U+0080..U+009F, encoded C2 80..C2 9F.
+    const bool control = (c < 0x20 && c != '\t') || c == 0x7F ||
+                         (len == 2 && c == 0xC2 && static_cast<unsigned char>(valid[i + 1]) < 0xA0);
+    if (!control) {
+      if (out.size() + len > max_bytes) break;
+      out.append(valid, i, len);
+    }
+    i += len;
+  }
+  return out;
+}
+
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);

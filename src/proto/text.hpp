@@ -17,6 +17,11 @@ std::optional<std::size_t> utf8_length(std::string_view s) noexcept;
 // sequence becomes U+FFFD, so that what is written into JSON is always valid UTF-8.
 std::string utf8_or_replacement(std::string_view s);
 
+// A request header value made fit to store: invalid bytes become U+FFFD (as above), controls
+// other than tab are dropped, and the result is cut to at most max_bytes on a character
+// boundary (never in the middle of a UTF-8 sequence).
+std::string header_text(std::string_view s, std::size_t max_bytes);
+
 // True when s contains a C0 control other than \n and \t, DEL, or a C1 control.
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept;
 

@@ -51,7 +51,7 @@ result<empty_job_payload> read(const json::object&) {
 // Indexed by job_type; these are the outbox kinds and the NATS subject suffixes (jobs.<type>).
 constexpr proto::enum_names<job_type, all_job_types.size()> names{
     {"verify_email", "password_reset", "notify_unread", "retention", "thumbnail", "scan_attachment",
-     "files_maintenance"}};
+     "files_maintenance", "signup_existing_email"}};
 }  // namespace
 
 template <class Payload>

@@ -25,18 +25,19 @@ enum class job_type {
   thumbnail,          // render an image attachment's thumbnail
   scan_attachment,    // scan an attachment with clamd
   files_maintenance,  // erase unreachable attachments, orphans and stale uploads (hourly)
+  signup_existing_email,  // tell an address's owner that someone signed up with it (no link)
 };
 
 inline constexpr std::array all_job_types{
     job_type::verify_email,      job_type::password_reset, job_type::notify_unread,
     job_type::retention,         job_type::thumbnail,      job_type::scan_attachment,
-    job_type::files_maintenance,
+    job_type::files_maintenance, job_type::signup_existing_email,
 };
 
 std::string_view to_string(job_type t) noexcept;
 std::optional<job_type> job_type_from_string(std::string_view s) noexcept;
 
-// {"user_id":N}: verify_email, password_reset, notify_unread.
+// {"user_id":N}: verify_email, password_reset, notify_unread, signup_existing_email.
 struct user_job_payload {
   std::int64_t user_id = 0;
 };
@@ -44,6 +45,7 @@ std::string encode_payload(const user_job_payload& p);
 using verify_email_payload = user_job_payload;
 using password_reset_payload = user_job_payload;
 using notify_unread_payload = user_job_payload;
+using signup_existing_email_payload = user_job_payload;
 
 // {"attachment_id":N}: thumbnail, scan_attachment.
 struct attachment_job_payload {

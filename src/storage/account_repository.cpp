@@ -29,6 +29,12 @@ chat::session_info read_session_of_user(const row_ref& r) {
   return s;
 }
 
+// At most one live link per user and purpose: a newer token (a later request) replaces the
+// older ones. For email_tokens aliased t.
+constexpr std::string_view newest_token =
+    "NOT EXISTS (SELECT 1 FROM email_tokens n WHERE n.user_id = t.user_id AND n.purpose = t.purpose "
+    "AND n.created_at > t.created_at)";
+
 constexpr std::string_view session_columns =
     "s.id AS session_id, iso(s.created_at) AS session_created_at, iso(s.last_seen_at) AS last_seen_at, "
     "iso(s.expires_at) AS expires_at, s.user_agent, s.ip, "
@@ -51,12 +57,43 @@ awaitable<result<chat::user>> account_repository::create_user(const std::string&
   co_return sql::read_user(row_ref(*r, 0));
 }
 
+awaitable<result<auth::signed_up>> account_repository::register_account(const auth::sign_up& s) {
+  // One statement, so one transaction: a failure anywhere (a taken name, a bad value) leaves
+  // no account without its session, job or audit row. An address already in use does not fail
+  // (that would reveal the account): the new account is created the same way, and the owner of
+  // the address (verified first, else the oldest) is mailed instead of a verification link.
+  REDOUBT_QUERY(r,
+                "WITH owner AS (SELECT id FROM users WHERE lower(email) = lower($2) "
+                "ORDER BY email_verified DESC, id LIMIT 1), "
+                "u AS (INSERT INTO users (username, email, password_hash, is_admin) "
+                "VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM users)) RETURNING *), "
+                "job AS (INSERT INTO outbox (kind, payload, correlation_id) "
+                "SELECT 'verify_email', jsonb_build_object('user_id', u.id), $8::text FROM u "
+                "WHERE NOT EXISTS (SELECT 1 FROM owner)), "
+                "notice AS (INSERT INTO outbox (kind, payload, correlation_id) "
+                "SELECT 'signup_existing_email', jsonb_build_object('user_id', owner.id), $8::text "
+                "FROM owner, u), "
+                "s AS (INSERT INTO sessions (user_id, token_hash, expires_at, user_agent, ip) "
+                "SELECT u.id, $4::text, now() + make_interval(secs => $5::bigint), $6::text, $7::text FROM u "
+                "RETURNING id), "
+                "a AS (INSERT INTO audit_log (actor_id, action, target, ip, request_id, outcome, details) "
+                "SELECT u.id, 'user.register', 'user:' || u.id, $7::text, $8::text, 'ok', "
+                "jsonb_strip_nulls(jsonb_build_object('admin', CASE WHEN u.is_admin THEN true END, "
+                "'email_in_use', CASE WHEN EXISTS (SELECT 1 FROM owner) THEN true END)) FROM u) " +
+                    select_users(", (SELECT id FROM s) AS session_id FROM u"),
+                params{p(s.username), p(s.email), p(s.password_hash), p(s.session_token_hash),
+                       p(s.session_seconds), p(s.user_agent), p(s.ip), p(s.request_id)});
+  const row_ref row(*r, 0);
+  co_return auth::signed_up{sql::read_user(row), row.int64("session_id")};
+}
+
 awaitable<result<bool>> account_repository::enqueue_job_for_email(const std::string& kind, const std::string& email,
                                                                   const std::string& correlation_id) {
   REDOUBT_QUERY(r,
                 "INSERT INTO outbox (kind, payload, correlation_id, expires_at) "
                 "SELECT $1, jsonb_build_object('user_id', id), $3, now() + interval '1 hour' FROM users "
-                "WHERE lower(email) = lower($2) AND NOT disabled",
+                "WHERE id = (SELECT id FROM users WHERE lower(email) = lower($2) "
+                "ORDER BY email_verified DESC, id LIMIT 1) AND NOT disabled",
                 params{p(kind), p(email), p(correlation_id)});
   co_return r->affected() > 0;
 }
@@ -66,7 +103,7 @@ awaitable<result<std::optional<auth::token_owner>>> account_repository::email_to
   REDOUBT_QUERY(r,
                 "SELECT u.id, u.username FROM email_tokens t JOIN users u ON u.id = t.user_id "
                 "WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > now() "
-                "AND NOT u.disabled",
+                "AND NOT u.disabled AND " + std::string(newest_token),
                 params{p(token_hash), p(purpose)});
   co_return sql::first_row(*r, [](const row_ref& row) {
     return auth::token_owner{row.int64("id"), row.text("username")};
@@ -79,6 +116,7 @@ awaitable<result<std::optional<chat::user_id>>> account_repository::consume_veri
                 "WITH t AS (UPDATE email_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = 'verify_email' "
                 "AND used_at IS NULL AND expires_at > now() RETURNING user_id) "
                 "UPDATE users SET email_verified = true FROM t WHERE users.id = t.user_id AND NOT users.disabled "
+                "AND NOT EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower(users.email) AND o.email_verified) "
                 "RETURNING users.id",
                 params{p(token_hash)});
   co_return first_user_id(*r);
@@ -89,8 +127,8 @@ awaitable<result<std::optional<chat::user_id>>> account_repository::consume_rese
   // One statement: the token is spent, the password replaced, every session of the user ended,
   // and the user's other reset links die with it.
   REDOUBT_QUERY(r,
-                "WITH t AS (UPDATE email_tokens SET used_at = now() WHERE token_hash = $1 AND purpose = 'password_reset' "
-                "AND used_at IS NULL AND expires_at > now() RETURNING user_id), "
+                "WITH t AS (UPDATE email_tokens t SET used_at = now() WHERE t.token_hash = $1 AND t.purpose = 'password_reset' "
+                "AND t.used_at IS NULL AND t.expires_at > now() AND " + std::string(newest_token) + " RETURNING t.user_id), "
                 "u AS (UPDATE users SET password_hash = $2 FROM t WHERE users.id = t.user_id AND NOT users.disabled "
                 "RETURNING users.id), "
                 "s AS (UPDATE sessions SET revoked_at = now() WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL), "
@@ -131,6 +169,12 @@ awaitable<result<std::optional<chat::user_credentials>>> account_repository::fin
 awaitable<result<std::optional<chat::user>>> account_repository::find_user_by_id(chat::user_id id) {
   REDOUBT_QUERY(r, select_users(" FROM users u WHERE u.id = $1"), params{p(id)});
   co_return first_user(*r);
+}
+
+awaitable<result<bool>> account_repository::signed_in_from(chat::user_id id, const std::string& ip) {
+  REDOUBT_QUERY(r, "SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2) AS known",
+                params{p(id), p(ip)});
+  co_return row_ref(*r, 0).boolean("known");
 }
 
 awaitable<result<void>> account_repository::update_password_hash(chat::user_id id, const std::string& hash) {

@@ -16,6 +16,7 @@ class account_repository final : public auth::account_store {
   awaitable<result<chat::user>> create_user(const std::string& username, const std::string& email,
                                             const std::string& password_hash, bool force_admin,
                                             const std::string& verification_correlation) override;
+  awaitable<result<auth::signed_up>> register_account(const auth::sign_up& s) override;
   awaitable<result<bool>> enqueue_job_for_email(const std::string& kind, const std::string& email,
                                                 const std::string& correlation_id) override;
   awaitable<result<std::optional<auth::token_owner>>> email_token_owner(
@@ -27,6 +28,7 @@ class account_repository final : public auth::account_store {
   awaitable<result<std::optional<chat::user_credentials>>> find_credentials(
       const std::string& username) override;
   awaitable<result<std::optional<chat::user>>> find_user_by_id(chat::user_id id) override;
+  awaitable<result<bool>> signed_in_from(chat::user_id id, const std::string& ip) override;
   awaitable<result<void>> update_password_hash(chat::user_id id, const std::string& hash) override;
   awaitable<result<void>> change_password(chat::user_id id, const std::string& hash,
                                           std::optional<std::int64_t> keep_only_session) override;

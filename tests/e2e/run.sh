@@ -18,8 +18,9 @@ worker_bin="$root/$build/worker/redoubt-worker"
 server_bin="$root/$build/src/redoubt-server"
 ctl_bin="$root/$build/ctl/redoubtctl"
 web_root="$root/web/dist"
-# Scenarios post bursts of messages from one IP; the limits have their own integration tests.
-extra_toml=$'[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\nmessages_per_second = 100000\nmessages_burst = 100000\nhistory_requests_per_second = 100000\nhistory_burst = 100000'
+# Scenarios sign up several users and post bursts of messages from one IP; the limits have their
+# own integration tests. (extra_toml continues the [auth] table.)
+extra_toml=$'signups_per_hour_per_ip = 100000\n[limits]\nrequests_per_second_per_ip = 100000\nrequests_burst_per_ip = 100000\nmessages_per_second = 100000\nmessages_burst = 100000\nhistory_requests_per_second = 100000\nhistory_burst = 100000'
 # shellcheck source=scripts/stack-lib.sh
 source "$root/scripts/stack-lib.sh"
 

@@ -119,6 +119,37 @@ TEST_F(db_test, query_with_params_null_and_unicode) {
   }());
 }
 
+// Issue 12 point 8: the server's error text (which quotes data, names tables and
+// constraints) stays in the server log; the error value carries the code and a neutral text.
+TEST_F(db_test, database_error_text_never_reaches_the_caller) {
+  run_sync([]() -> awaitable<void> {
+    auto c = co_await connect_as(pg_role::owner);
+    const params bad_args{"not a number secret-xyz"};
+    auto bad = co_await c->query("SELECT $1::int", bad_args);
+    CO_ASSERT(!bad);
+    EXPECT_EQ(bad.error().code, errc::invalid_argument);
+    EXPECT_EQ(bad.error().message, "invalid input");
+    const char* sql = "INSERT INTO db_test_items (id, name) VALUES ($1, $2)";
+    const params a{"3", "a"};
+    auto first = co_await c->query(sql, a);
+    EXPECT_TRUE(first);
+    auto dup = co_await c->query(sql, a);
+    CO_ASSERT(!dup);
+    EXPECT_EQ(dup.error().code, errc::already_exists);
+    EXPECT_EQ(dup.error().message, "already exists");
+    const params bytes{"4", "caf\xC3"};
+    auto invalid = co_await c->query(sql, bytes);
+    CO_ASSERT(!invalid);
+    EXPECT_EQ(invalid.error().code, errc::invalid_argument);
+    const std::vector<std::string> messages{bad.error().message, dup.error().message, invalid.error().message};
+    for (const auto& m : messages) {
+      for (const char* leak : {"secret-xyz", "syntax", "duplicate", "db_test_items", "pkey", "UTF8", "0xc3"})
+        EXPECT_EQ(m.find(leak), std::string::npos) << m;
+    }
+    EXPECT_TRUE(c->healthy());
+  }());
+}
+
 TEST_F(db_test, unique_violation_is_already_exists) {
   run_sync([]() -> awaitable<void> {
     auto c = co_await connect_as(pg_role::owner);

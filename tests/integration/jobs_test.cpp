@@ -262,6 +262,69 @@ TEST(Jobs, PasswordResetAnswersAlikeMailsASingleUseLinkAndEndsSessions) {
             200);
 }
 
+// Issue 12 point 9: six reset requests for one address send at most
+// password_resets_per_hour_per_address (3) emails, and only the newest link works.
+TEST(Jobs, SixResetRequestsSendAtMostThreeEmailsAndOnlyTheNewestLinkWorks) {
+  auto u = sign_up("j6");
+  ASSERT_TRUE(eventually([&] { return emails_to(u.email).size() == 1; }));
+  auto anon = env().server->client();
+  int accepted = 0, throttled = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = anon.post("/api/v1/auth/password-reset", json::object{{"email", u.email}});
+    accepted += r.status == 202;
+    throttled += r.status == 429;
+  }
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(throttled, 3);
+  ASSERT_TRUE(eventually([&] { return emails_to(u.email).size() == 4; })) << env().worker->log();
+  EXPECT_EQ(trim(psql("SELECT count(*) FROM outbox WHERE kind = 'password_reset' AND payload->>'user_id' = '" +
+                      std::to_string(u.id) + "'")),
+            "3");
+  // A refused password is checked after the link: "invalid link" for replaced links, the
+  // policy's answer for the live one.
+  std::vector<std::string> live;
+  int replaced = 0;
+  for (const auto& mail : emails_to(u.email)) {
+    if (mail.tag != "password_reset") continue;
+    auto token = token_from_email(mail.text);
+    auto r = anon.post("/api/v1/auth/password-reset/confirm", json::object{{"token", token}, {"password", "short"}});
+    EXPECT_EQ(r.status, 400);
+    if (r.body.find("invalid, used or expired") != std::string::npos) ++replaced;
+    else live.push_back(token);
+  }
+  EXPECT_EQ(replaced, 2);
+  ASSERT_EQ(live.size(), 1u);
+  auto done = anon.post("/api/v1/auth/password-reset/confirm",
+                        json::object{{"token", live[0]}, {"password", "a brand new passphrase 78"}});
+  EXPECT_EQ(done.status, 204) << done.body;
+}
+
+// Issue 12 point 9: a sign-up with an address that has an account answers like a fresh one;
+// the owner is mailed a notice (no link) and the new account gets no verification link.
+TEST(Jobs, SignUpWithAnAddressInUseMailsTheOwnerANoticeAndNoLink) {
+  auto owner = sign_up("jo");
+  ASSERT_TRUE(eventually([&] { return emails_to(owner.email).size() == 1; }));
+  auto http = env().server->client();
+  auto name = unique_name("jd");
+  auto res = http.post("/api/v1/auth/register",
+                       json::object{{"username", name}, {"email", owner.email}, {"password", test_password}});
+  ASSERT_EQ(res.status, 201) << res.body;
+  ASSERT_TRUE(eventually([&] { return emails_to(owner.email).size() == 2; })) << env().worker->log();
+  auto notice = emails_to(owner.email)[1];
+  EXPECT_EQ(notice.tag, "signup_existing_email");
+  EXPECT_EQ(notice.subject, "Someone signed up for Redoubt with your email address");
+  EXPECT_NE(notice.text.find(owner.username), std::string::npos);
+  EXPECT_EQ(notice.text.find("#token="), std::string::npos) << notice.text;
+  EXPECT_EQ(notice.correlation_id, res.header("x-request-id"));
+  // A password reset for the address still goes to the owner's account only.
+  auto anon = env().server->client();
+  ASSERT_EQ(anon.post("/api/v1/auth/password-reset", json::object{{"email", owner.email}}).status, 202);
+  ASSERT_TRUE(eventually([&] { return emails_to(owner.email).size() == 3; })) << env().worker->log();
+  EXPECT_NE(emails_to(owner.email)[2].text.find("\"" + owner.username + "\""), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(emails_to(owner.email).size(), 3u);
+}
+
 // A JetStream publisher with the server's broker account, for hand-made (hostile) jobs.
 struct raw_publisher {
   natsConnection* nc = nullptr;

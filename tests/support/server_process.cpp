@@ -90,7 +90,8 @@ db_config db_for(pg_role role) {
 // Writes <dir>/db.pass and <dir>/config.toml; returns the config path.
 std::string write_config(const std::string& dir, unsigned short port, int threads,
                          const std::vector<std::string>& extra_origins, const db_config& db,
-                         const std::string& extra_toml, const std::string& web_root = {}) {
+                         const std::string& extra_toml, const std::string& web_root = {},
+                         const std::string& auth_toml = {}) {
   const std::string origin = "https://localhost:" + std::to_string(port);
   std::vector<std::string> origins{origin};
   for (const auto& o : extra_origins) {
@@ -125,6 +126,10 @@ std::string write_config(const std::string& dir, unsigned short port, int thread
   toml += "argon2_memlimit_kib = 8192\n";
   toml += "common_passwords_file = " +
           toml_string(std::string(REDOUBT_SOURCE_DIR) + "/data/common-passwords.txt") + "\n";
+  // Tests sign up many users from 127.0.0.1; the tests of this limit set it in auth_toml.
+  if (auth_toml.find("signups_per_hour_per_ip") == std::string::npos) toml += "signups_per_hour_per_ip = 1000000\n";
+  toml += auth_toml;
+  if (!toml.empty() && toml.back() != '\n') toml += '\n';
   if (!extra_toml.empty()) {
     toml += extra_toml;
     if (toml.back() != '\n') toml += '\n';
@@ -215,7 +220,7 @@ server_process::server_process(server_options opts)
   auto db = db_for(pg_role::app);
   if (opts_.conninfo_rewrite) db.conninfo = opts_.conninfo_rewrite(db.conninfo);
   config_path_ = write_config(dir_.path(), opts_.port, opts_.threads, opts_.allowed_origins, db,
-                              opts_.extra_toml, opts_.web_root);
+                              opts_.extra_toml, opts_.web_root, opts_.auth_toml);
 }
 
 server_process::~server_process() = default;

@@ -21,6 +21,7 @@ struct server_options {
   unsigned short port = 0;  // 0 = pick a free one
   int threads = 2;
   std::string extra_toml;  // appended verbatim, e.g. "[limits]\nmax_body_bytes = 1024\n"
+  std::string auth_toml;   // keys added to the harness's own [auth] table, e.g. "login_failures_per_minute = 3\n"
   // Added after "https://localhost:<port>" (always allowed).
   std::vector<std::string> allowed_origins = {"https://localhost"};
   std::string web_root;  // server.web_root when non-empty

@@ -107,8 +107,10 @@ beast::error_code run_op(net::io_context& io, Start&& start) {
 }
 
 // Resolves, connects and completes the TLS handshake, each step bounded by timeout.
+// A non-empty source binds the local end first (any 127.x.y.z reaches a server on 127.0.0.1,
+// so tests can act from several client addresses).
 void connect_tls(net::io_context& io, tls_stream& stream, const std::string& host,
-                 unsigned short port, std::chrono::milliseconds timeout) {
+                 unsigned short port, std::chrono::milliseconds timeout, const std::string& source = {}) {
   tcp::resolver resolver(io);
   beast::error_code ec;
   // "localhost" means 127.0.0.1 here: the server listens on IPv4 only.
@@ -117,7 +119,16 @@ void connect_tls(net::io_context& io, tls_stream& stream, const std::string& hos
   if (ec) fail("cannot resolve " + host, ec);
   auto& tcp_layer = beast::get_lowest_layer(stream);
   tcp_layer.expires_after(timeout);
-  ec = run_op(io, [&](auto handler) { tcp_layer.async_connect(endpoints, std::move(handler)); });
+  if (source.empty()) {
+    ec = run_op(io, [&](auto handler) { tcp_layer.async_connect(endpoints, std::move(handler)); });
+  } else {
+    // A range connect closes and reopens the socket per endpoint, losing the bind: connect to
+    // the first endpoint on the bound socket instead.
+    const tcp::endpoint target = *endpoints.begin();
+    tcp_layer.socket().open(target.protocol());
+    tcp_layer.socket().bind(tcp::endpoint(net::ip::make_address(source), 0));
+    ec = run_op(io, [&](auto handler) { tcp_layer.async_connect(target, std::move(handler)); });
+  }
   if (ec) fail("cannot connect to " + host + ":" + std::to_string(port), ec);
   configure_peer_name(stream.native_handle(), host);
   tcp_layer.expires_after(timeout);
@@ -170,6 +181,7 @@ struct https_client::impl {
   unsigned short port;
   std::string ca_file;
   std::chrono::milliseconds timeout{15000};
+  std::string source;
   header_list jar;
   net::io_context io;
   ssl::context ctx;
@@ -178,7 +190,7 @@ struct https_client::impl {
 
   std::unique_ptr<tls_stream> open() {
     auto s = std::make_unique<tls_stream>(io, ctx);
-    connect_tls(io, *s, host, port, timeout);
+    connect_tls(io, *s, host, port, timeout, source);
     return s;
   }
 
@@ -366,6 +378,11 @@ void https_client::clear_cookies() {
 
 void https_client::disconnect() {
   impl_->drop();
+}
+
+void https_client::set_source_address(std::string ip) {
+  impl_->drop();
+  impl_->source = std::move(ip);
 }
 
 void https_client::set_timeout(std::chrono::milliseconds timeout) {

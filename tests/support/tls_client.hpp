@@ -63,6 +63,9 @@ class https_client {
 
   // Drops the kept-alive connection; the next request opens a new one.
   void disconnect();
+  // Connects from this local address from now on (e.g. "127.0.0.2": the server sees another
+  // client IP). Drops the kept-alive connection.
+  void set_source_address(std::string ip);
   // Per-operation timeout of request() (connect, write, read). Default 15 s.
   void set_timeout(std::chrono::milliseconds timeout);
 

@@ -18,7 +18,8 @@ TEST(JobType, NamesAreTheWireNames) {
       {job_type::retention, "retention"},
       {job_type::thumbnail, "thumbnail"},
       {job_type::scan_attachment, "scan_attachment"},
-      {job_type::files_maintenance, "files_maintenance"}};
+      {job_type::files_maintenance, "files_maintenance"},
+      {job_type::signup_existing_email, "signup_existing_email"}};
   ASSERT_EQ(wire.size(), queue::all_job_types.size());
   for (auto [type, name] : wire) {
     EXPECT_EQ(to_string(type), name);

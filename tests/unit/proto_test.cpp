@@ -29,6 +29,24 @@ TEST(Text, ControlCharacters) {
   EXPECT_TRUE(proto::has_control_chars("c1\xC2\x85", true));
 }
 
+// Issue 12 point 8: header values stored in the database (User-Agent in sessions, Origin in the
+// audit log) are valid UTF-8 and cut on a character boundary.
+TEST(Text, HeaderTextIsValidUtf8AndCutOnACharacterBoundary) {
+  EXPECT_EQ(proto::header_text("Mozilla/5.0", 256), "Mozilla/5.0");
+  EXPECT_EQ(proto::header_text("a\xFF" "b", 256), "a\xEF\xBF\xBD" "b");
+  // 255 ASCII bytes, then a 2-byte character: a byte cut would leave half of it.
+  const std::string ua = std::string(255, 'x') + "\xC3\xA9tail";
+  const auto cut = proto::header_text(ua, 256);
+  EXPECT_EQ(cut, std::string(255, 'x'));
+  EXPECT_TRUE(proto::utf8_length(cut));
+  EXPECT_EQ(proto::header_text("tab\tok\x1b[31m\xC2\x85", 256), "tab\tok[31m");
+  for (std::size_t n = 0; n < 12; ++n) {
+    const auto s = proto::header_text("\xF0\x9F\x91\x8D\xE2\x82\xAC\xC3\xA9!", n);
+    EXPECT_LE(s.size(), n);
+    EXPECT_TRUE(proto::utf8_length(s)) << n;
+  }
+}
+
 TEST(Text, NamesAndAddresses) {
   EXPECT_TRUE(proto::valid_username("alice"));
   EXPECT_TRUE(proto::valid_username("a.b-c_d9"));
