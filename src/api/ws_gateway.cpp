@@ -129,6 +129,22 @@ void ws_gateway::room_added(chat::room_id room, chat::seq_t first_seq) {
     return;
   }
   if (subscription_ != subscription::live || closed_ || rooms_.contains(room)) return;
+  asio::co_spawn(strand_, [self = shared_from_this(), room, first_seq]() { return self->follow(room, first_seq); },
+                 asio::detached);
+}
+
+asio::awaitable<void> ws_gateway::follow(chat::room_id room, chat::seq_t first_seq) {
+  // A membership change may come from a peer node: believe the database, not the message.
+  auto facts = co_await ctx_.chat.facts(room, user());
+  const bool member = facts && auth::authorize_live_follow(*facts);
+  if (!member) {
+    if (!facts && facts.error().code != errc::not_found)
+      log::warn("ws_membership_check_failed", {{"room", room}, {"code", errc_name(facts.error().code)}});
+    else
+      log::warn("ws_membership_not_confirmed", {{"room", room}, {"user_id", user()}});
+    co_return;
+  }
+  if (subscription_ != subscription::live || closed_ || rooms_.contains(room)) co_return;
   auto& st = rooms_[room];
   st.cursor = first_seq - 1;
   ctx_.hub.subscribe(room, shared_from_this());

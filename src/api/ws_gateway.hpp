@@ -88,6 +88,7 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   void room_removed(chat::room_id room, chat::seq_t seq);
   void start_catch_up(chat::room_id room);
   boost::asio::awaitable<void> catch_up(chat::room_id room);
+  boost::asio::awaitable<void> follow(chat::room_id room, chat::seq_t first_seq);
   boost::asio::awaitable<void> handle_subscribe(std::optional<std::string> id,
                                                 std::map<std::int64_t, std::int64_t> after);
   boost::asio::awaitable<void> handle_send(std::optional<std::string> id, chat::room_id room,

@@ -111,6 +111,11 @@ result<void> authorize_attachment_discard(const actor& who, const attachment_fac
   return {};
 }
 
+result<void> authorize_live_follow(const room_facts& room) {
+  if (room.actor_role == chat::room_role::none) return make_error(errc::not_found, "room not found");
+  return {};
+}
+
 result<void> authorize_admin(const actor& who) {
   if (!who.is_admin) return denied("administrators only");
   return {};

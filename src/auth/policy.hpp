@@ -61,6 +61,10 @@ result<void> authorize_role_change(const actor& who, const room_facts& room,
 result<void> authorize_attachment_read(const actor& who, const room_facts& room, const attachment_facts& file);
 // Discarding an upload: only its uploader, only before it is attached.
 result<void> authorize_attachment_discard(const actor& who, const attachment_facts& file);
+// Following a room's live events on a connection (and replaying them after a membership change
+// announced by a peer node): members only, whatever the room kind. The announcement itself is
+// never trusted: this is checked against the database's facts first.
+result<void> authorize_live_follow(const room_facts& room);
 // Server administration (users, storage use, quotas, the audit log).
 result<void> authorize_admin(const actor& who);
 // An administrator changing an account: never their own admin flag or their own account's

@@ -80,6 +80,8 @@ result<std::string> valid_name(std::string_view name, std::size_t max_chars) {
   if (*len > max_chars) return make_error(errc::invalid_argument, "name is too long");
   if (proto::has_control_chars(t, false))
     return make_error(errc::invalid_argument, "name contains control characters");
+  if (proto::has_bidi_controls(t))
+    return make_error(errc::invalid_argument, "name contains bidirectional formatting characters");
   return t;
 }
 
@@ -89,6 +91,8 @@ result<std::string> valid_topic(std::string_view topic, std::size_t max_chars) {
   if (*len > max_chars) return make_error(errc::invalid_argument, "topic is too long");
   if (proto::has_control_chars(topic, false))
     return make_error(errc::invalid_argument, "topic contains control characters");
+  if (proto::has_bidi_controls(topic))
+    return make_error(errc::invalid_argument, "topic contains bidirectional formatting characters");
   return proto::trim(topic);
 }
 }  // namespace

@@ -136,6 +136,8 @@ result<std::string> validate_display_name(std::string_view name) {
   auto len = utf8_length(name);
   if (!len) return make_error(errc::invalid_argument, "display_name is not valid UTF-8");
   if (has_control_chars(name, false)) return make_error(errc::invalid_argument, "display_name contains control characters");
+  if (has_bidi_controls(name))
+    return make_error(errc::invalid_argument, "display_name contains bidirectional formatting characters");
   auto trimmed = trim(name);
   if (*utf8_length(trimmed) > 64) return make_error(errc::invalid_argument, "display_name is longer than 64 characters");
   return trimmed;

@@ -81,6 +81,18 @@ std::string header_text(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
+bool has_bidi_controls(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    if (p[i] == 0xD8 && p[i + 1] == 0x9C) return true;  // U+061C arabic letter mark
+    if (p[i] != 0xE2 || i + 2 >= s.size()) continue;
+    const unsigned b1 = p[i + 1], b2 = p[i + 2];
+    if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) return true;
+    if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return true;
+  }
+  return false;
+}
+
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);

@@ -25,6 +25,11 @@ std::string header_text(std::string_view s, std::size_t max_bytes);
 // True when s contains a C0 control other than \n and \t, DEL, or a C1 control.
 bool has_control_chars(std::string_view s, bool allow_newlines) noexcept;
 
+// True when s contains a bidirectional formatting character (U+061C, U+200E, U+200F,
+// U+202A..U+202E, U+2066..U+2069): in a name or topic they reorder what is shown around them
+// ("admin\u202Egnp.exe" shows as "adminexe.png"), so names refuse them.
+bool has_bidi_controls(std::string_view s) noexcept;
+
 // Lowercase ASCII letters, digits, '_', '.', '-'; 2..32 chars; starts with a letter or digit.
 bool valid_username(std::string_view s) noexcept;
 // Pragmatic address check (one '@', no spaces or controls, dotted domain), 3..254 bytes.

@@ -284,5 +284,27 @@ TEST(Rooms, InjectionPayloadsAreStoredVerbatim) {
   EXPECT_EQ(alice.http.get("/api/v1/me").status, 200);  // users table still there
 }
 
+// Bidirectional formatting characters reorder what is shown around them: "admin\u202Egnp.exe"
+// would show as "adminexe.png". Names, topics and display names refuse them.
+TEST(Rooms, BidiOverridesAreRefusedInNamesTopicsAndDisplayNames) {
+  auto& server = shared_server();
+  auto alice = make_user(server, "bidi");
+  const std::string rlo = "\xe2\x80\xae", lri = "\xe2\x81\xa6", rlm = "\xe2\x80\x8f";
+  for (const auto& mark : {rlo, lri, rlm}) {
+    auto res = alice.http.post("/api/v1/rooms", json::object{{"name", unique_name("admin") + mark + "gnp.exe"}});
+    EXPECT_EQ(res.status, 400) << res.body;
+    EXPECT_EQ(error_code(res), "invalid_argument");
+    EXPECT_EQ(alice.http.patch("/api/v1/me", json::object{{"display_name", "admin" + mark + "gnp.exe"}}).status, 400);
+  }
+  auto room = make_room(alice, "public", "bidi");
+  const auto rid = "/api/v1/rooms/" + std::to_string(room);
+  EXPECT_EQ(alice.http.patch(rid, json::object{{"topic", "see " + rlo + "fdp.exe"}}).status, 400);
+  EXPECT_EQ(alice.http.post("/api/v1/rooms", json::object{{"name", unique_name("r")}, {"topic", rlo}}).status, 400);
+  // Text in right-to-left scripts is fine; only the invisible formatting marks are refused.
+  const std::string hebrew = "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";
+  EXPECT_EQ(alice.http.patch(rid, json::object{{"topic", hebrew}}).status, 200);
+  EXPECT_EQ(alice.http.patch("/api/v1/me", json::object{{"display_name", hebrew}}).status, 200);
+}
+
 }  // namespace
 }  // namespace redoubt::test

@@ -33,11 +33,11 @@ class memory_room_store final : public chat::room_store {
   std::function<void()> during_rooms_of;
   bool read_before_hook = false;
 
-  chat::awaitable<result<std::optional<chat::room>>> get_room(chat::room_id id, chat::user_id viewer) override {
+  redoubt::awaitable<result<std::optional<chat::room>>> get_room(chat::room_id id, chat::user_id viewer) override {
     if (!members_.contains(id)) co_return std::optional<chat::room>{};
     co_return std::optional<chat::room>(room_for(id, viewer));
   }
-  chat::awaitable<result<std::vector<chat::room>>> rooms_of(chat::user_id user) override {
+  redoubt::awaitable<result<std::vector<chat::room>>> rooms_of(chat::user_id user) override {
     std::vector<chat::room> out;
     if (read_before_hook || !during_rooms_of) out = rooms_for(user);
     if (during_rooms_of) {
@@ -48,43 +48,43 @@ class memory_room_store final : public chat::room_store {
     }
     co_return out;
   }
-  chat::awaitable<result<chat::room_role>> role_of(chat::room_id id, chat::user_id user) override {
+  redoubt::awaitable<result<chat::room_role>> role_of(chat::room_id id, chat::user_id user) override {
     co_return is_member(id, user) ? chat::room_role::member : chat::room_role::none;
   }
-  chat::awaitable<result<void>> set_read(chat::room_id, chat::user_id, chat::seq_t) override {
+  redoubt::awaitable<result<void>> set_read(chat::room_id, chat::user_id, chat::seq_t) override {
     co_return result<void>{};
   }
-  chat::awaitable<result<std::vector<chat::member>>> members(chat::room_id id) override {
+  redoubt::awaitable<result<std::vector<chat::member>>> members(chat::room_id id) override {
     std::vector<chat::member> out;
     for (auto u : members_[id]) out.push_back({u, "user" + std::to_string(u), "", chat::room_role::member});
     co_return out;
   }
 
   // Changes are not what these tests drive.
-  chat::awaitable<result<chat::room>> create_room(chat::room_kind, const std::string&, const std::string&,
+  redoubt::awaitable<result<chat::room>> create_room(chat::room_kind, const std::string&, const std::string&,
                                                   chat::user_id) override {
     co_return unsupported();
   }
-  chat::awaitable<result<chat::room>> open_direct(chat::user_id, chat::user_id) override { co_return unsupported(); }
-  chat::awaitable<result<std::vector<chat::room>>> public_rooms(chat::user_id) override { co_return unsupported(); }
-  chat::awaitable<result<std::optional<chat::seq_t>>> add_member(chat::room_id, chat::user_id, chat::room_role,
+  redoubt::awaitable<result<chat::room>> open_direct(chat::user_id, chat::user_id) override { co_return unsupported(); }
+  redoubt::awaitable<result<std::vector<chat::room>>> public_rooms(chat::user_id) override { co_return unsupported(); }
+  redoubt::awaitable<result<std::optional<chat::seq_t>>> add_member(chat::room_id, chat::user_id, chat::room_role,
                                                                  chat::user_id) override {
     co_return unsupported();
   }
-  chat::awaitable<result<std::optional<chat::seq_t>>> remove_member(chat::room_id, chat::user_id,
+  redoubt::awaitable<result<std::optional<chat::seq_t>>> remove_member(chat::room_id, chat::user_id,
                                                                     chat::user_id) override {
     co_return unsupported();
   }
-  chat::awaitable<result<std::optional<chat::seq_t>>> set_role(chat::room_id, chat::user_id, chat::room_role,
+  redoubt::awaitable<result<std::optional<chat::seq_t>>> set_role(chat::room_id, chat::user_id, chat::room_role,
                                                                chat::user_id) override {
     co_return unsupported();
   }
-  chat::awaitable<result<std::int64_t>> owner_count(chat::room_id) override { co_return unsupported(); }
-  chat::awaitable<result<chat::seq_t>> set_topic(chat::room_id, const std::string&, chat::user_id) override {
+  redoubt::awaitable<result<std::int64_t>> owner_count(chat::room_id) override { co_return unsupported(); }
+  redoubt::awaitable<result<chat::seq_t>> set_topic(chat::room_id, const std::string&, chat::user_id) override {
     co_return unsupported();
   }
-  chat::awaitable<result<void>> set_retention(chat::room_id, int, chat::user_id) override { co_return unsupported(); }
-  chat::awaitable<result<std::optional<chat::user>>> find_user(const std::string&) override { co_return unsupported(); }
+  redoubt::awaitable<result<void>> set_retention(chat::room_id, int, chat::user_id) override { co_return unsupported(); }
+  redoubt::awaitable<result<std::optional<chat::user>>> find_user(const std::string&) override { co_return unsupported(); }
 
  private:
   static error unsupported() { return make_error(errc::internal, "memory_room_store: changes are not supported"); }
@@ -114,23 +114,23 @@ class memory_audit_log final : public audit::log_store {
  public:
   std::vector<audit::entry> entries;
 
-  audit::awaitable<result<void>> append(const audit::entry& e) override {
+  redoubt::awaitable<result<void>> append(const audit::entry& e) override {
     entries.push_back(e);
     co_return result<void>{};
   }
-  audit::awaitable<result<std::vector<audit::row>>> page(std::int64_t, int) override {
+  redoubt::awaitable<result<std::vector<audit::row>>> page(std::int64_t, int) override {
     co_return std::vector<audit::row>{};
   }
-  audit::awaitable<result<audit::chain_state>> chain() override {
+  redoubt::awaitable<result<audit::chain_state>> chain() override {
     co_return audit::chain_state{static_cast<std::int64_t>(entries.size()), 0, std::nullopt};
   }
-  audit::awaitable<result<std::optional<audit::head>>> newest_head() override {
+  redoubt::awaitable<result<std::optional<audit::head>>> newest_head() override {
     co_return std::optional<audit::head>{};
   }
-  audit::awaitable<result<std::optional<audit::stored_checkpoint>>> newest_checkpoint() override {
+  redoubt::awaitable<result<std::optional<audit::stored_checkpoint>>> newest_checkpoint() override {
     co_return std::optional<audit::stored_checkpoint>{};
   }
-  audit::awaitable<result<bool>> add_checkpoint(const audit::head&, const std::string&, const std::string&) override {
+  redoubt::awaitable<result<bool>> add_checkpoint(const audit::head&, const std::string&, const std::string&) override {
     co_return false;
   }
 };

@@ -173,3 +173,22 @@ TEST(RateLimit, TokenBucket) {
 
 }  // namespace
 }  // namespace redoubt
+
+namespace redoubt::proto {
+namespace {
+TEST(Text, BidiFormattingCharactersAreFoundAnywhere) {
+  for (const char* mark : {"\xd8\x9c", "\xe2\x80\x8e", "\xe2\x80\x8f", "\xe2\x80\xaa", "\xe2\x80\xae", "\xe2\x81\xa6",
+                           "\xe2\x81\xa9"}) {
+    EXPECT_TRUE(has_bidi_controls(std::string("admin") + mark + "gnp.exe")) << mark;
+    EXPECT_TRUE(has_bidi_controls(mark));
+  }
+  // Neighbours of the ranges, right-to-left letters and ordinary punctuation are not marks.
+  EXPECT_FALSE(has_bidi_controls("\xe2\x80\x8d"));  // zero-width joiner (emoji sequences)
+  EXPECT_FALSE(has_bidi_controls("\xe2\x80\xaf"));  // narrow no-break space
+  EXPECT_FALSE(has_bidi_controls("\xe2\x81\xa5"));
+  EXPECT_FALSE(has_bidi_controls("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"));
+  EXPECT_FALSE(has_bidi_controls("caf\xc3\xa9 \xe2\x80\x94 ok"));
+  EXPECT_FALSE(has_bidi_controls("\xe2\x80"));  // cut sequence
+}
+}  // namespace
+}  // namespace redoubt::proto

@@ -256,5 +256,32 @@ CO_TEST(Resume, AJoinAfterTheRoomsWereReadIsFollowedFromTheJoinEvent) {
   co_await finish(w, *gw);
 }
 
+// A membership change announced by a peer node is checked against the store before anything
+// of the room is followed or replayed: an announcement the store does not confirm is ignored.
+CO_TEST(Resume, AnAnnouncedJoinTheStoreDoesNotConfirmIsIgnored) {
+  auto ex = co_await asio::this_coro::executor;
+  world w(ex);
+  w.rooms.add_room(joined_room, {alice});  // bob is not a member
+  w.messages.add_event(joined_room, "topic_changed");
+  const auto seq = w.messages.add_event(joined_room, "topic_changed");
+  recording_link link;
+  auto gw = connect(w, link, ex);
+  co_await gw->on_text(R"({"type":"subscribe","rooms":{"3":0}})");
+  co_await settle();
+  w.hub.membership_from_peer(joined_room, bob, 1, /*joined=*/true);  // forged: replay from 1
+  co_await settle();
+  publish_in_joined_room(w);
+  co_await settle();
+  EXPECT_TRUE(link.event_seqs_in(joined_room).empty()) << "history of a room bob is not in";
+  EXPECT_EQ(seq, 2);
+  // A real join (the store agrees) is followed from its event on.
+  w.rooms.join(joined_room, bob);
+  const auto join_seq = w.messages.add_event(joined_room, "member_joined");
+  w.hub.membership_from_peer(joined_room, bob, join_seq, /*joined=*/true);
+  co_await settle();
+  EXPECT_EQ(link.event_seqs_in(joined_room), (std::vector<chat::seq_t>{join_seq}));
+  co_await finish(w, *gw);
+}
+
 }  // namespace
 }  // namespace redoubt::api
