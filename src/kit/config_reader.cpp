@@ -1,6 +1,7 @@
 #include "kit/config_reader.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -26,6 +27,11 @@ result<void> check_private_file(const std::string& path) {
                           std::to_string(st.st_mode & 0777) + " octal " + octal.str() +
                           "); run: chmod 600 '" + path + "'");
   }
+  // Another account that owns the file could change it (chmod it back, swap a key in).
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return make_error(errc::failed_precondition, "'" + path + "' is owned by uid " + std::to_string(st.st_uid) +
+                                                     ", neither this process's user (uid " +
+                                                     std::to_string(::geteuid()) + ") nor root");
   return {};
 }
 

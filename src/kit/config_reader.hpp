@@ -16,7 +16,8 @@
 
 namespace redoubt::kit {
 
-// Fails when path is missing, not a regular file, or has any group/other permission bits.
+// Fails when path is missing, not a regular file, has any group/other permission bits, or is
+// owned by an account other than this process's user or root.
 result<void> check_private_file(const std::string& path);
 
 // Reads a secret file (private, trailing newline stripped).

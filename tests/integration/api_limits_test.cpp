@@ -432,6 +432,18 @@ TEST(Edge, WorldReadableConfigIsRefused) {
   EXPECT_NE(server.log().find("accessible by group or others"), std::string::npos) << server.log();
 }
 
+// The TLS private key and the database password file are refused like the config.
+TEST(Edge, KeyAndSecretFilesOthersCanReadAreRefused) {
+  ensure_migrated();
+  for (const char* file : {"tls/server.key", "db.pass"}) {
+    server_process server;
+    const auto path = server.dir() + "/" + file;
+    ASSERT_EQ(::chmod(path.c_str(), 0640), 0) << path;
+    EXPECT_THROW(server.start(), std::exception) << file;
+    EXPECT_NE(server.log().find("accessible by group or others"), std::string::npos) << file << ": " << server.log();
+  }
+}
+
 TEST(Edge, PasswordInConninfoIsRefused) {
   ensure_migrated();
   server_options opts;

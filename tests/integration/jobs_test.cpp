@@ -2,6 +2,7 @@
 // redoubt-worker (signature, expiry, replay checks) -> HTTPS email provider (a local sink).
 // Real PostgreSQL, nats-server, redoubt-server and redoubt-worker processes.
 #include <nats/nats.h>
+#include <sys/stat.h>
 
 #include <ctime>
 #include <tuple>
@@ -875,6 +876,24 @@ std::string png_claiming(std::uint32_t width, std::uint32_t height) {
   return png;
 }
 
+// The worker trusts its config and secret files only when nobody else can read them.
+TEST(Jobs, WorkerRefusesConfigAndSecretFilesOthersCanRead) {
+  auto& x = env();
+  auto& nats = nats_server::shared();
+  for (const char* file : {"worker.toml", "db.pass", "nats.pass"}) {
+    worker_options wo;
+    wo.nats_url = nats.url();
+    wo.nats_password = nats.password(nats_role::worker);
+    wo.nats_ca_file = nats.ca_file();
+    wo.verify_key_files = {x.public_key_file};
+    worker_process w(wo);
+    const auto path = w.dir() + "/" + file;
+    ASSERT_EQ(::chmod(path.c_str(), 0644), 0) << path;
+    EXPECT_THROW(w.start(), std::exception) << file;
+    EXPECT_NE(w.log().find("accessible by group or others"), std::string::npos) << file << ": " << w.log();
+  }
+}
+
 }  // namespace
 
 TEST(Jobs, ImageUploadsGetAThumbnailMadeByTheWorker) {
@@ -1080,6 +1099,57 @@ TEST(Jobs, WithScanningOnUploadsWaitForClamdAndInfectedOnesAreNeverServed) {
   // The clean-up erases it from disk and database.
   EXPECT_TRUE(eventually([&] { return state_of(bad_id) == "gone"; }, std::chrono::seconds(30)));
   EXPECT_EQ(trim(psql("SELECT count(*) FROM attachments WHERE id = " + std::to_string(bad_id))), "0");
+}
+
+// Runs last: a whole stack session (sign-up, verification and reset emails, messages, jobs)
+// has been through the server, the worker and the broker; none of their logs holds any
+// configured secret, key, password, session token or emailed token.
+TEST(Jobs, NoLogOfTheStackHoldsASecret) {
+  auto& x = env();
+  auto& nats = nats_server::shared();
+  auto u = sign_up("scan");
+  ASSERT_TRUE(eventually([&] { return !emails_to(u.email).empty(); }));
+  auto anon = x.server->client();
+  anon.set_source_address("127.0.0.91");  // the reset limit per IP is the other tests' to spend
+  ASSERT_EQ(anon.post("/api/v1/auth/password-reset", json::object{{"email", u.email}}).status, 202);
+  ASSERT_TRUE(eventually([&] { return emails_to(u.email).size() == 2; })) << x.worker->log();
+
+  std::vector<std::pair<std::string, std::string>> secrets;  // what, value
+  auto first_line = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return trim(line);
+  };
+  for (const auto& entry : std::filesystem::directory_iterator(x.dir)) {
+    const auto ext = entry.path().extension().string();
+    if (ext == ".pass" || ext == ".key" || ext == ".secret")
+      secrets.emplace_back(entry.path().filename().string(), first_line(entry.path().string()));
+  }
+  secrets.emplace_back("server db.pass", first_line(x.server->dir() + "/db.pass"));
+  secrets.emplace_back("worker db.pass", first_line(x.worker->dir() + "/db.pass"));
+  secrets.emplace_back("cluster key", first_line(nats.cluster_key_file()));
+  for (auto role : {nats_role::server, nats_role::worker, nats_role::admin})
+    secrets.emplace_back(std::string("nats password of ") + nats_server::user(role), nats.password(role));
+  secrets.emplace_back("webhook secret", webhook_secret);
+  secrets.emplace_back("email API key", sink_api_key);
+  const auto cookie = u.http.cookie_header();
+  secrets.emplace_back("session token", cookie.substr(cookie.find('=') + 1));
+  for (const auto& mail : emails_to(u.email)) secrets.emplace_back("emailed token", token_from_email(mail.text));
+
+  std::ifstream nats_in(nats.dir() + "/nats.log");
+  const std::string nats_log((std::istreambuf_iterator<char>(nats_in)), std::istreambuf_iterator<char>());
+  const std::vector<std::pair<std::string, std::string>> logs{
+      {"server", x.server->log()}, {"worker", x.worker->log()}, {"nats", nats_log}};
+  std::size_t checked = 0;
+  for (const auto& [what, value] : secrets) {
+    if (value.size() < 12) continue;  // nothing that short is a secret here
+    ++checked;
+    for (const auto& [name, text] : logs)
+      EXPECT_EQ(text.find(value), std::string::npos) << what << " appears in the " << name << " log";
+  }
+  EXPECT_GE(checked, 12u) << "the scan found too few secrets to be meaningful";
+  for (const auto& [name, text] : logs) EXPECT_FALSE(text.empty()) << name << " log is empty";
 }
 
 }  // namespace redoubt::test
