@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   ensure_migrated();
   server_options opts;
   opts.extra_toml =
-      "[limits]\nrequests_per_second_per_ip = 1000000\nrequests_burst_per_ip = 1000000\n";
+      "[limits]\nrequests_per_second_per_ip = 1000000\nrequests_burst_per_ip = 1000000\n"
+      "max_connections_per_ip = 1000000\nmax_ws_per_user = 1000000\n";
   server_process server(opts);
   server.start();
   auto http = server.client();

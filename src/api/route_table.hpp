@@ -36,6 +36,7 @@ enum class rate_class {
   unlimited,         // health, readiness, metrics
   per_ip,            // the per-IP request bucket
   history_per_user,  // per-IP, then the per-user history bucket
+  messages_per_user, // per-IP, then the per-user message bucket its WebSockets share
 };
 
 // A positive id (1..10^18) written in decimal, or nothing.

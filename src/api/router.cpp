@@ -53,6 +53,7 @@ router::router(app_context ctx)
     : ctx_(ctx),
       per_ip_(ctx.config.limits.requests_per_second_per_ip, ctx.config.limits.requests_burst_per_ip),
       history_per_user_(ctx.config.limits.history_requests_per_second, ctx.config.limits.history_burst),
+      messages_per_user_(ctx.config.limits.messages_per_second, ctx.config.limits.messages_burst),
       web_(ctx.config.server.web_root.empty() ? static_files()
                                               : static_files(ctx.config.server.web_root, static_files::limits{})),
       attachments_(ctx.config, ctx.file_store, ctx.attachment_rows, ctx.audit, ctx.chat, ctx.stats),
@@ -84,10 +85,12 @@ std::optional<http_response> router::over_rate(const route* row, const http_requ
     ctx_.stats.rate_limited.fetch_add(1);
     return too_many("too many requests", retry);
   }
-  if (rate != rate_class::history_per_user || history_per_user_.allow(std::to_string(session->account.id), &retry))
-    return std::nullopt;
+  auto* bucket = rate == rate_class::history_per_user    ? &history_per_user_
+                 : rate == rate_class::messages_per_user ? &messages_per_user_
+                                                         : nullptr;
+  if (!bucket || bucket->allow(std::to_string(session->account.id), &retry)) return std::nullopt;
   ctx_.stats.rate_limited.fetch_add(1);
-  return too_many("too many history requests", retry);
+  return too_many(bucket == &history_per_user_ ? "too many history requests" : "sending too fast; slow down", retry);
 }
 
 awaitable<router::admitted> router::admit(const route& row, http_request& req, bool buffered_body) {
@@ -153,6 +156,12 @@ awaitable<upgrade_decision> router::authorize_upgrade(const http_request& req) {
   auto s = co_await session_of(req);
   if (!s) {
     d.refusal = error_response(s.error());
+    co_return d;
+  }
+  // One user cannot hold more than their share of this node's connections.
+  if (ctx_.hub.connections_of(s->account.id) >= ctx_.config.limits.max_ws_per_user) {
+    ctx_.stats.rate_limited.fetch_add(1);
+    d.refusal = error_response(errc::resource_exhausted, "too many open connections for this user");
     co_return d;
   }
   d.session = std::move(*s);

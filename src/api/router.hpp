@@ -81,6 +81,8 @@ class router {
   boost::asio::awaitable<stream_outcome> handle_download(http_request head, body_sink& sink);
 
   app_context& context() { return ctx_; }
+  // Messages per user, over REST and all their WebSockets together (keyed by user id).
+  auth::rate_limiter& message_limiter() { return messages_per_user_; }
 
  private:
   // A refusal from the checks every route shares, or the scope to run the handler with.
@@ -103,6 +105,7 @@ class router {
   app_context ctx_;
   auth::rate_limiter per_ip_;
   auth::rate_limiter history_per_user_;
+  auth::rate_limiter messages_per_user_;  // shared by REST posts and every WebSocket of the user
   static_files web_;  // the built web client; disabled when server.web_root is empty
   attachment_endpoints attachments_;
   route_env env_;

@@ -47,7 +47,7 @@ constexpr route table[] = {
     {"POST", "/api/v1/rooms/{room}/read", session, per_ip, 0, h::mark_read},
 
     {"GET", "/api/v1/rooms/{room}/messages", session, history_per_user, 0, h::history},
-    {"POST", "/api/v1/rooms/{room}/messages", session, per_ip, 0, h::post_message},
+    {"POST", "/api/v1/rooms/{room}/messages", session, messages_per_user, 0, h::post_message},
     {"PATCH", "/api/v1/messages/{message}", session, per_ip, 0, h::edit_message},
     {"DELETE", "/api/v1/messages/{message}", session, per_ip, 0, h::delete_message},
     {"PUT", "/api/v1/messages/{message}/reactions/{emoji:text}", session, per_ip, 0, h::add_reaction},

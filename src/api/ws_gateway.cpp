@@ -38,9 +38,7 @@ ws_gateway::ws_gateway(gateway_context ctx, asio::any_io_executor strand, ws_lin
       link_(link),
       session_(std::move(session)),
       remote_ip_(std::move(remote_ip)),
-      session_expiry_(strand_),
-      message_tokens_(ctx.config.limits.messages_burst),
-      tokens_updated_(std::chrono::steady_clock::now()) {}
+      session_expiry_(strand_) {}
 
 ws_gateway::~ws_gateway() = default;
 
@@ -248,16 +246,7 @@ asio::awaitable<void> ws_gateway::catch_up(chat::room_id room) {
 
 // --- frames from the client
 
-bool ws_gateway::allow_message() {
-  const auto& l = ctx_.config.limits;
-  auto now = std::chrono::steady_clock::now();
-  double elapsed = std::chrono::duration<double>(now - tokens_updated_).count();
-  tokens_updated_ = now;
-  message_tokens_ = std::min<double>(l.messages_burst, message_tokens_ + elapsed * l.messages_per_second);
-  if (message_tokens_ < 1.0) return false;
-  message_tokens_ -= 1.0;
-  return true;
-}
+bool ws_gateway::allow_message() { return ctx_.messages_per_user.allow(std::to_string(user())); }
 
 asio::awaitable<void> ws_gateway::on_text(std::string text) {
   ctx_.stats.ws_frames_in.fetch_add(1, std::memory_order_relaxed);

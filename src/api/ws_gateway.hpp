@@ -22,6 +22,7 @@
 #include "api/http_types.hpp"
 #include "api/metrics.hpp"
 #include "auth/policy.hpp"
+#include "auth/rate_limit.hpp"
 #include "base/config.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
@@ -35,6 +36,7 @@ struct gateway_context {
   chat::hub& hub;
   chat::service& chat;
   metrics& stats;
+  auth::rate_limiter& messages_per_user;  // shared with REST and the user's other connections
 };
 
 class ws_gateway final : public chat::subscriber, public std::enable_shared_from_this<ws_gateway> {
@@ -111,8 +113,6 @@ class ws_gateway final : public chat::subscriber, public std::enable_shared_from
   bool closed_ = false;
   std::atomic<bool> away_{false};  // read by the hub from any thread
   std::size_t inflight_sends_ = 0;
-  double message_tokens_ = 0;
-  std::chrono::steady_clock::time_point tokens_updated_;
 };
 
 }  // namespace redoubt::api

@@ -95,6 +95,8 @@ void read_limits(config_reader& r, limits_settings& l) {
   r.integer("limits", "max_inflight_sends_per_connection", l.max_inflight_sends_per_connection, 1,
             100000);
   r.integer("limits", "max_connections", l.max_connections, 1, 10000000);
+  r.integer("limits", "max_connections_per_ip", l.max_connections_per_ip, 1, 10000000);
+  r.integer("limits", "max_ws_per_user", l.max_ws_per_user, 1, 100000);
   read_timeouts(r, l);
   r.integer("limits", "history_page_max", l.history_page_max, 1, 10000);
   r.integer("limits", "messages_per_second", l.messages_per_second, 1, 1000000);

@@ -72,6 +72,8 @@ struct limits_settings {
   std::size_t max_ws_send_queue_bytes = 4 * 1024 * 1024;
   std::size_t max_inflight_sends_per_connection = 64;
   std::size_t max_connections = 18000;
+  std::size_t max_connections_per_ip = 1000;  // open TCP connections from one address
+  std::size_t max_ws_per_user = 32;           // live WebSockets of one user on this node
   seconds tls_handshake_timeout{10};
   seconds header_read_timeout{10};
   seconds body_read_timeout{30};
@@ -83,7 +85,7 @@ struct limits_settings {
   seconds tls_shutdown_timeout{3};     // the TLS close_notify exchange at the end of a connection
   milliseconds ws_close_timeout{5000};  // a WebSocket close handshake in progress
   int history_page_max = 200;
-  int messages_per_second = 20;  // per user, token bucket
+  int messages_per_second = 20;  // per user (all their connections and REST together), token bucket
   int messages_burst = 60;
   int typing_per_10s = 10;
   int history_requests_per_second = 10;  // per user: history is the expensive read

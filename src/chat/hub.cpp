@@ -164,6 +164,12 @@ std::vector<hub::presence_entry> hub::online_in(const std::vector<room_id>& room
   return out;
 }
 
+std::size_t hub::connections_of(user_id user) const {
+  std::shared_lock lock(mutex_);
+  auto u = users_.find(user);
+  return u == users_.end() ? 0 : u->second.size();
+}
+
 std::size_t hub::connection_count() const {
   std::shared_lock lock(mutex_);
   return followed_.size();

@@ -86,6 +86,7 @@ class hub {
   };
   std::vector<presence_entry> online_in(const std::vector<room_id>& rooms) const;
   std::size_t connection_count() const;
+  std::size_t connections_of(user_id user) const;
   // The (user, session) of every live connection, once each.
   struct live_session {
     user_id user;

@@ -1,3 +1,7 @@
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/network_v4.hpp>
@@ -12,14 +16,48 @@
 namespace redoubt::net {
 using asio::ip::tcp;
 
+namespace {
+
+// Open connections per client address, so that one address cannot fill max_connections alone.
+// Shared with the sessions' completion handlers, which may run after the server is gone.
+class connections_by_ip {
+ public:
+  explicit connections_by_ip(std::size_t max_per_ip) : max_(max_per_ip) {}
+
+  bool try_open(const asio::ip::address& a) {
+    std::lock_guard lock(mu_);
+    auto& n = open_[a];
+    if (n >= max_) return false;
+    ++n;
+    return true;
+  }
+  void closed(const asio::ip::address& a) {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(a);
+    if (it != open_.end() && --it->second == 0) open_.erase(it);
+  }
+
+ private:
+  std::size_t max_;
+  std::mutex mu_;
+  std::map<asio::ip::address, std::size_t> open_;
+};
+
+}  // namespace
+
 struct server::impl {
   asio::io_context& io;
   session_env env;
   tcp::acceptor acceptor;
   std::vector<asio::ip::network_v4> blocked_v4;
   std::vector<asio::ip::network_v6> blocked_v6;
+  std::shared_ptr<connections_by_ip> per_ip;
 
-  impl(asio::io_context& io_, session_env e) : io(io_), env(e), acceptor(io_) {
+  impl(asio::io_context& io_, session_env e)
+      : io(io_),
+        env(e),
+        acceptor(io_),
+        per_ip(std::make_shared<connections_by_ip>(env.config.limits.max_connections_per_ip)) {
     for (const auto& cidr : env.config.access.blocked_networks) {
       boost::system::error_code ec;
       auto v4 = asio::ip::make_network_v4(cidr, ec);
@@ -66,7 +104,9 @@ struct server::impl {
         stats.blocked_connections.fetch_add(1);
         continue;
       }
-      if (static_cast<std::size_t>(stats.connections_open.load()) >= env.config.limits.max_connections) {
+      const auto address = peer.address();
+      if (static_cast<std::size_t>(stats.connections_open.load()) >= env.config.limits.max_connections ||
+          !per_ip->try_open(address)) {
         boost::system::error_code ignored;
         socket.close(ignored);
         stats.rate_limited.fetch_add(1);
@@ -75,7 +115,8 @@ struct server::impl {
       stats.connections_total.fetch_add(1, std::memory_order_relaxed);
       stats.connections_open.fetch_add(1);
       auto ex = socket.get_executor();
-      asio::co_spawn(ex, run_http_session(std::move(socket), env), [&stats](std::exception_ptr e) {
+      asio::co_spawn(ex, run_http_session(std::move(socket), env), [&stats, per_ip = per_ip, address](std::exception_ptr e) {
+        per_ip->closed(address);
         stats.connections_open.fetch_sub(1);
         if (e) {
           try {

@@ -51,7 +51,7 @@ class ws_session final : public api::ws_link, public std::enable_shared_from_thi
     env_.stats.ws_open.fetch_add(1);
     auto user_id = session.account.id;
     auto& ctx = env_.router.context();
-    const api::gateway_context gateway{ctx.config, ctx.hub, ctx.chat, ctx.stats};
+    const api::gateway_context gateway{ctx.config, ctx.hub, ctx.chat, ctx.stats, env_.router.message_limiter()};
     gateway_ = std::make_shared<api::ws_gateway>(gateway, strand_, *this, std::move(session), ip);
     gateway_->open();
     log::info("ws_open", {{"user_id", user_id}, {"ip", ip}});

@@ -86,7 +86,8 @@ struct world {
     writer->start();
     chat.emplace(rooms, messages, audit_log, hub, *writer, config.limits);
   }
-  gateway_context context() { return {config, hub, *chat, stats}; }
+  auth::rate_limiter message_rate{1e6, 1e6};
+  gateway_context context() { return {config, hub, *chat, stats, message_rate}; }
 
   // Stores a message and publishes it to the hub, as a commit does; returns its seq.
   asio::awaitable<chat::seq_t> commit(std::string client_id, bool publish = true) {
