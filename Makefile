@@ -18,7 +18,8 @@ $(BUILD)/build.ninja: | deps
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 $(ASAN_BUILD)/build.ninja: | deps
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DREDOUBT_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DREDOUBT_SANITIZE=ON \
+	  -DREDOUBT_FAULT_INJECTION=ON
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,7 +35,8 @@ $(FUZZ_BUILD)/build.ninja: | deps
 fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
-# Every test: the release build, then unit and integration tests again under ASan+UBSan,
+# Every test: the release build, then unit and integration tests again under ASan+UBSan (with
+# the fault-injection switches of the crash tests, which release builds never compile),
 # then a short deterministic libFuzzer smoke run of each fuzz target, then the web client
 # (Vitest unit tests, then end to end in Chromium against a real server).
 test: test-release test-asan test-fuzz test-e2e
