@@ -189,8 +189,16 @@ void ensure_migrated() {
   });
 }
 
+std::string ctl_config(pg_role role) {
+  return ctl_config_dirs().config_for(role);
+}
+
+http_response get_metrics(https_client& client, const std::string& token) {
+  return client.get("/metrics", {{"Authorization", "Bearer " + token}});
+}
+
 std::pair<int, std::string> run_ctl(const std::vector<std::string>& args, pg_role role) {
-  std::vector<std::string> argv{REDOUBTCTL_BIN, "--config", ctl_config_dirs().config_for(role)};
+  std::vector<std::string> argv{REDOUBTCTL_BIN, "--config", ctl_config(role)};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv);
 }

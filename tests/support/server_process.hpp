@@ -79,6 +79,10 @@ void ensure_migrated();
 // Exit code is -signal if it was killed by a signal.
 std::pair<int, std::string> run_ctl(const std::vector<std::string>& args,
                                     pg_role role = pg_role::owner);
+// The config file run_ctl passes for that role (to run redoubtctl some other way).
+std::string ctl_config(pg_role role = pg_role::owner);
+// GET /metrics with the server's bearer token, through `client` (another source address, say).
+http_response get_metrics(https_client& client, const std::string& token);
 
 // Helpers shared with other harness code.
 void write_secret_file(const std::string& path, std::string_view content);  // 0600
