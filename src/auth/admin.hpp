@@ -45,7 +45,7 @@ class admin {
   // limit 1..200; before 0 = from the newest.
   awaitable<result<audit_page>> audit_log(const actor& who, std::int64_t before, int limit);
 
-  // False when the event was seen before (nothing applied).
+  // False when the event was seen before (nothing applied; audited as email_webhook.replayed).
   awaitable<result<bool>> apply_email_event(const email_event& event, const audit::origin& from);
   // A refused webhook call, for the record.
   awaitable<void> reject_email_event(const std::string& reason, std::size_t bytes, const audit::origin& from);

@@ -669,9 +669,13 @@ TEST(Jobs, EmailWebhookChecksSignatureWindowSizeAndSchemaAndBouncesStopMail) {
   auto ok = post_hook(c, body, now, api::sign_webhook(webhook_secret, now, body));
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(trim(psql("SELECT email_undeliverable FROM users WHERE id = " + std::to_string(u.id))), "t");
+  const auto replayed_rows = "SELECT count(*) FROM audit_log WHERE action = 'email_webhook.replayed' AND outcome = "
+                             "'duplicate' AND details->>'event_id' = 'evt-" + u.username + "'";
+  EXPECT_EQ(trim(psql(replayed_rows)), "0");
   auto replay = post_hook(c, body, now, api::sign_webhook(webhook_secret, now, body));
   EXPECT_EQ(replay.status, 200);
   EXPECT_EQ(replay.json().at("status").as_string(), "duplicate");
+  EXPECT_EQ(trim(psql(replayed_rows)), "1") << "a replayed event is audited";
 
   // A bounced address gets no more mail: the reset job is checked again just before sending.
   EXPECT_EQ(c.post("/api/v1/auth/password-reset", json::object{{"email", u.email}}).status, 202);
