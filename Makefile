@@ -3,7 +3,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := fuzz_client_frame fuzz_server_frames fuzz_text fuzz_envelope fuzz_attachment_input
+FUZZ_TARGETS := fuzz_client_frame fuzz_server_frames fuzz_text fuzz_envelope fuzz_attachment_input \
+                fuzz_email_webhook
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 

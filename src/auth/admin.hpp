@@ -12,6 +12,7 @@
 #include "audit/checkpoints.hpp"
 #include "audit/recorder.hpp"
 #include "auth/account_store.hpp"
+#include "auth/email_event.hpp"
 #include "auth/policy.hpp"
 
 namespace redoubt::auth {
@@ -23,14 +24,6 @@ struct audit_page {
   // The newest checkpoint and what its check found; nothing when none was signed yet.
   std::optional<audit::stored_checkpoint> checkpoint;
   audit::checkpoint_status checkpoint_status = audit::checkpoint_status::ok;
-};
-
-// A provider's delivery event that passed the signature check (api/email_webhook).
-struct email_event {
-  std::string id;
-  std::string type;
-  std::string recipient;
-  std::string message_id;
 };
 
 class admin {
