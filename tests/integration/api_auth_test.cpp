@@ -174,7 +174,7 @@ TEST(Health, MetricsNeedTheBearerTokenAndAreThrottledPerIp) {
   auto refused = [](const http_response& r, const std::string& what) {
     EXPECT_EQ(r.status, 401) << what << ": " << r.body;
     if (r.status != 401) return;
-    EXPECT_EQ(r.json().at("code").as_string(), "unauthenticated") << what;
+    EXPECT_EQ(r.json().at("error").at("code").as_string(), "unauthenticated") << what;
     EXPECT_EQ(r.header("www-authenticate"), "Bearer") << what;
     EXPECT_EQ(r.body.find("redoubt_"), std::string::npos) << what;
   };
@@ -205,7 +205,7 @@ TEST(Health, MetricsAreNotExposedWithoutAConfiguredToken) {
   auto http = server.client();
   auto plain = http.get("/metrics");
   EXPECT_EQ(plain.status, 404) << plain.body;
-  EXPECT_EQ(plain.json().at("code").as_string(), "not_found");
+  EXPECT_EQ(plain.json().at("error").at("code").as_string(), "not_found");
   EXPECT_EQ(get_metrics(http, "anything-at-all-0123456789abcdef0123").status, 404);
   EXPECT_EQ(http.get("/healthz").status, 200);
 }
