@@ -3,7 +3,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := fuzz_client_frame fuzz_server_frames fuzz_text fuzz_envelope fuzz_attachment_input
+FUZZ_TARGETS := fuzz_client_frame fuzz_server_frames fuzz_text fuzz_envelope fuzz_attachment_input \
+                fuzz_email_webhook
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
@@ -18,7 +19,8 @@ $(BUILD)/build.ninja: | deps
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 $(ASAN_BUILD)/build.ninja: | deps
-	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DREDOUBT_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DREDOUBT_SANITIZE=ON \
+	  -DREDOUBT_FAULT_INJECTION=ON
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,7 +36,8 @@ $(FUZZ_BUILD)/build.ninja: | deps
 fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
-# Every test: the release build, then unit and integration tests again under ASan+UBSan,
+# Every test: the release build, then unit and integration tests again under ASan+UBSan (with
+# the fault-injection switches of the crash tests, which release builds never compile),
 # then a short deterministic libFuzzer smoke run of each fuzz target, then the web client
 # (Vitest unit tests, then end to end in Chromium against a real server).
 test: test-release test-asan test-fuzz test-e2e

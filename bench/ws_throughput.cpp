@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   auto server_cpu = process_cpu_seconds(server.pid()) - server_cpu0;
   auto client_cpu = self_cpu_seconds() - client_cpu0;
   for (auto& t : threads) t.join();
-  auto metrics = owner.http.get("/metrics").body;
+  auto metrics = get_metrics(owner.http, server.metrics_token()).body;
   auto metric = [&](const std::string& name) {
     auto p = metrics.find("\n" + name + " ");
     return p == std::string::npos ? 0.0 : std::stod(metrics.substr(p + name.size() + 2));

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -90,10 +92,30 @@ int cmd_audit_verify(const settings& cfg, const std::vector<std::string>& key_fi
 
 extern "C" char** environ;
 
+// Creates `path` for writing, private from the first byte: mode 0600 under umask 077, never an
+// existing file and never through a symlink (O_EXCL, O_NOFOLLOW). -1 with a message otherwise.
+int create_private_file(const std::string& path) {
+  const mode_t old_mask = ::umask(077);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int open_errno = errno;
+  ::umask(old_mask);
+  if (fd < 0) {
+    std::cerr << "redoubtctl: cannot create " << path << ": " << std::strerror(open_errno)
+              << (open_errno == EEXIST ? " (refusing to overwrite an existing file or follow a symlink)" : "") << "\n";
+    return -1;
+  }
+  if (::fchmod(fd, 0600) != 0) {  // a default ACL of the directory may have widened it
+    std::cerr << "redoubtctl: cannot chmod " << path << ": " << std::strerror(errno) << "\n";
+    ::close(fd);
+    ::unlink(path.c_str());
+    return -1;
+  }
+  return fd;
+}
+
 // Runs a PostgreSQL client tool with the database password in its environment (PGPASSWORD),
-// never on its command line. Returns the exit status; output goes to `out_file` if given.
-int run_pg_tool(const std::vector<std::string>& argv, const secret_string& password,
-                const std::string& out_file = {}) {
+// never on its command line. Returns the exit status; its stdout goes to `out_fd` if given.
+int run_pg_tool(const std::vector<std::string>& argv, const secret_string& password, int out_fd = -1) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     std::string_view entry(*e);
@@ -108,8 +130,7 @@ int run_pg_tool(const std::vector<std::string>& argv, const secret_string& passw
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  if (!out_file.empty())
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (out_fd >= 0) posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
   pid_t pid = -1;
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -131,16 +152,21 @@ std::string tool_conninfo(const settings& cfg) {
 }
 
 // Backups are pg_dump's custom format of the whole database (schema, data, grants), made
-// with the owner role. Restore goes into an empty database only.
+// with the owner role. Restore goes into an empty database only. The file is created here,
+// 0600, before pg_dump writes a byte to it (pg_dump gets it as its stdout); an existing file
+// or a symlink at that path is refused.
 int cmd_backup(const settings& cfg, const std::string& output) {
-  int rc = run_pg_tool({"/usr/bin/pg_dump", "--format=custom", "--no-owner", "--file=" + output,
-                        "--dbname=" + tool_conninfo(cfg)},
-                       cfg.database.password);
-  if (rc != 0) {
-    std::cerr << "redoubtctl: pg_dump failed (exit " << rc << ")\n";
+  const int fd = create_private_file(output);
+  if (fd < 0) return 2;
+  int rc = run_pg_tool({"/usr/bin/pg_dump", "--format=custom", "--no-owner", "--dbname=" + tool_conninfo(cfg)},
+                       cfg.database.password, fd);
+  const bool written = ::fsync(fd) == 0;
+  ::close(fd);
+  if (rc != 0 || !written) {
+    std::cerr << "redoubtctl: pg_dump failed (exit " << rc << (written ? "" : ", fsync failed") << ")\n";
+    ::unlink(output.c_str());
     return 1;
   }
-  ::chmod(output.c_str(), 0600);
   std::cout << "backup written to " << output << "\n";
   return 0;
 }
@@ -165,7 +191,14 @@ int cmd_restore(const settings& cfg, const std::string& input) {
   }
   ::close(fd);
   std::string full_list = std::string(list_template) + ".all";
-  if (run_pg_tool({"/usr/bin/pg_restore", "--list", input}, {}, full_list) != 0) {
+  const int list_fd = create_private_file(full_list);
+  if (list_fd < 0) {
+    ::unlink(list_template);
+    return 1;
+  }
+  const int listed = run_pg_tool({"/usr/bin/pg_restore", "--list", input}, {}, list_fd);
+  ::close(list_fd);
+  if (listed != 0) {
     std::cerr << "redoubtctl: cannot read backup " << input << "\n";
     ::unlink(list_template);
     ::unlink(full_list.c_str());

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "auth/admin.hpp"
+#include "auth/email_event.hpp"
 #include "base/errc.hpp"
 
 namespace redoubt::api {

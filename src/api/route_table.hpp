@@ -30,10 +30,11 @@ enum class caller {
   anyone,   // no session needed (sign-in, health; the email webhook checks its own signature)
   session,  // a valid session cookie
   admin,    // a session of an administrator
+  scraper,  // "Authorization: Bearer <server.metrics_token>"; 404 when no token is configured
 };
 
 enum class rate_class {
-  unlimited,         // health, readiness, metrics
+  unlimited,         // health and readiness probes
   per_ip,            // the per-IP request bucket
   history_per_user,  // per-IP, then the per-user history bucket
   messages_per_user, // per-IP, then the per-user message bucket its WebSockets share

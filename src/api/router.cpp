@@ -4,6 +4,7 @@
 
 #include "api/errors.hpp"
 #include "base/log.hpp"
+#include "crypto/crypto.hpp"
 #include "proto/text.hpp"
 
 namespace redoubt::api {
@@ -19,6 +20,21 @@ http_response too_many(std::string message, std::chrono::seconds retry) {
 }
 
 bool is_mutating(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
+// caller::scraper: 404 while no token is configured (the endpoint is not exposed), 401 unless
+// the request carries "Authorization: Bearer <token>" (compared in constant time, as digests so
+// that not even the token's length shows).
+std::optional<http_response> scraper_refusal(const secret_string& token, const http_request& req) {
+  if (token.reveal().empty()) return error_response(errc::not_found, "no such endpoint");
+  constexpr std::string_view scheme = "Bearer ";
+  const auto header = req.header("authorization");
+  const auto given = header.starts_with(scheme) ? header.substr(scheme.size()) : std::string_view{};
+  if (!given.empty() && crypto::constant_time_equal(crypto::sha256_hex(given), crypto::sha256_hex(token.reveal())))
+    return std::nullopt;
+  auto r = error_response(errc::unauthenticated, "a metrics bearer token is required");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
 
 // Whether the path's first non-empty segments are `prefix` (/api, /api/v1).
 bool under(std::string_view path, std::initializer_list<std::string_view> prefix) {
@@ -113,6 +129,10 @@ awaitable<router::admitted> router::admit(const route& row, http_request& req, b
     co_return out;
   }
   if (row.who == caller::anyone) co_return out;
+  if (row.who == caller::scraper) {
+    out.refusal = scraper_refusal(ctx_.config.server.metrics_token, req);
+    co_return out;
+  }
   auto session = co_await session_of(req);
   if (!session) {
     out.refusal = error_response(session.error());

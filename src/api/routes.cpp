@@ -14,7 +14,8 @@ constexpr route table[] = {
     // method, pattern, caller, rate class, body limit, handler
     {"GET", "/healthz", anyone, unlimited, 0, h::healthz},
     {"GET", "/readyz", anyone, unlimited, 0, h::readyz},
-    {"GET", "/metrics", anyone, unlimited, 0, h::metrics},
+    // Prometheus: a bearer token (server.metrics_token_file), not exposed without one.
+    {"GET", "/metrics", scraper, per_ip, 0, h::metrics},
 
     {"POST", "/api/v1/auth/register", anyone, per_ip, 0, h::register_user},
     {"POST", "/api/v1/auth/login", anyone, per_ip, 0, h::login},

@@ -112,7 +112,7 @@ void read_limits(config_reader& r, limits_settings& l) {
 
 // The names of the secret files; their contents are read once every key was read.
 struct secret_files {
-  std::string database_password, nats_password, signing_key, webhook_secret, cluster_key;
+  std::string database_password, nats_password, signing_key, webhook_secret, cluster_key, metrics_token;
 };
 
 result<void> finish_signing_key(jobs_settings& j, const std::string& signing_key_file) {
@@ -177,6 +177,13 @@ result<void> finish(settings& s, const secret_files& files) {
                         "email_webhook.secret_file must hold at least 32 characters");
     s.email_webhook.secret = std::move(*secret);
   }
+  if (!files.metrics_token.empty()) {
+    auto token = read_secret_file(files.metrics_token);
+    if (!token) return token.error();
+    if (token->reveal().size() < 32)
+      return make_error(errc::invalid_argument, "server.metrics_token_file must hold at least 32 characters");
+    s.server.metrics_token = std::move(*token);
+  }
   if (auto ok = finish_files(s); !ok) return ok.error();
   if (s.auth.login_failures_reserved_for_known_ips >= s.auth.login_failures_per_hour_per_account)
     return make_error(errc::invalid_argument,
@@ -187,6 +194,7 @@ result<void> finish(settings& s, const secret_files& files) {
 
 void read_all(config_reader& r, settings& s, secret_files& files) {
   read_server(r, s);
+  r.str("server", "metrics_token_file", files.metrics_token);
   kit::read_nats(r, s.nats, files.nats_password);
   r.str("nats", "cluster_key_file", files.cluster_key);
   r.str("jobs", "signing_key_file", files.signing_key);

@@ -55,7 +55,15 @@ awaitable<result<audit_page>> admin::audit_log(const actor& who, std::int64_t be
 awaitable<result<bool>> admin::apply_email_event(const email_event& event, const audit::origin& from) {
   auto fresh = co_await accounts_.record_webhook_event(event.id);
   if (!fresh) co_return fresh.error();
-  if (!*fresh) co_return false;
+  if (!*fresh) {
+    // A correctly signed event seen before: the provider retrying, or someone replaying a
+    // captured call inside the timestamp window. Nothing is applied; the attempt is on record.
+    const json::object details{{"event_id", event.id}, {"type", event.type}};
+    const audit::entry e{std::nullopt, "email_webhook.replayed", "-", from.ip, from.request_id, "duplicate",
+                         json::serialize(details)};
+    co_await audit_.record(e);
+    co_return false;
+  }
   auto applied = co_await accounts_.apply_email_event(event.type, event.recipient, event.message_id);
   if (!applied) co_return applied.error();
   const json::object details{{"event_id", event.id}, {"type", event.type}};

@@ -12,6 +12,7 @@
 #include "audit/checkpoints.hpp"
 #include "audit/recorder.hpp"
 #include "auth/account_store.hpp"
+#include "auth/email_event.hpp"
 #include "auth/policy.hpp"
 
 namespace redoubt::auth {
@@ -23,14 +24,6 @@ struct audit_page {
   // The newest checkpoint and what its check found; nothing when none was signed yet.
   std::optional<audit::stored_checkpoint> checkpoint;
   audit::checkpoint_status checkpoint_status = audit::checkpoint_status::ok;
-};
-
-// A provider's delivery event that passed the signature check (api/email_webhook).
-struct email_event {
-  std::string id;
-  std::string type;
-  std::string recipient;
-  std::string message_id;
 };
 
 class admin {
@@ -45,7 +38,7 @@ class admin {
   // limit 1..200; before 0 = from the newest.
   awaitable<result<audit_page>> audit_log(const actor& who, std::int64_t before, int limit);
 
-  // False when the event was seen before (nothing applied).
+  // False when the event was seen before (nothing applied; audited as email_webhook.replayed).
   awaitable<result<bool>> apply_email_event(const email_event& event, const audit::origin& from);
   // A refused webhook call, for the record.
   awaitable<void> reject_email_event(const std::string& reason, std::size_t bytes, const audit::origin& from);

@@ -106,6 +106,9 @@ struct server_settings {
   std::vector<std::string> allowed_origins;  // WebSocket / CSRF Origin allowlist
   std::string web_root;                      // built web client; empty = none
   std::string log_level = "info";
+  // From metrics_token_file: GET /metrics needs "Authorization: Bearer <token>"; empty = /metrics
+  // is not exposed (404).
+  secret_string metrics_token;
   // On SIGTERM: stop accepting, then wait this long at most for requests and sends in flight.
   milliseconds drain_timeout{5000};
   milliseconds loop_restart_backoff{1000};  // a long-lived loop that threw starts again after this

@@ -1,6 +1,7 @@
 // Accounts and sessions over the real server: registration, login, cookies, logout,
 // session listing and revocation, password policy, bad input.
 #include <fstream>
+#include <iterator>
 
 #include "integration/api_env.hpp"
 
@@ -152,11 +153,81 @@ TEST(Health, HealthReadyMetrics) {
   auto http = server.client();
   EXPECT_EQ(http.get("/healthz").status, 200);
   EXPECT_EQ(http.get("/readyz").status, 200);
-  auto m = http.get("/metrics");
+  auto m = get_metrics(http, server.metrics_token());
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("redoubt_db_pool_in_use"), std::string::npos);
   EXPECT_NE(m.body.find("redoubt_http_requests_total"), std::string::npos);
   EXPECT_NE(m.body.find("redoubt_commit_batches_total"), std::string::npos);
+}
+
+// /metrics answers only the bearer token of server.metrics_token_file, and costs from the
+// per-IP request bucket like any other route.
+TEST(Health, MetricsNeedTheBearerTokenAndAreThrottledPerIp) {
+  ensure_migrated();
+  server_options opts;
+  opts.extra_toml = "[limits]\nrequests_per_second_per_ip = 1\nrequests_burst_per_ip = 6\n";
+  server_process server(opts);
+  server.start();
+  const auto& token = server.metrics_token();
+  ASSERT_GE(token.size(), 32u);
+  auto http = server.client();
+  auto refused = [](const http_response& r, const std::string& what) {
+    EXPECT_EQ(r.status, 401) << what << ": " << r.body;
+    if (r.status != 401) return;
+    EXPECT_EQ(r.json().at("error").at("code").as_string(), "unauthenticated") << what;
+    EXPECT_EQ(r.header("www-authenticate"), "Bearer") << what;
+    EXPECT_EQ(r.body.find("redoubt_"), std::string::npos) << what;
+  };
+  refused(http.get("/metrics"), "no token");
+  std::string wrong = token;
+  wrong.back() = wrong.back() == 'x' ? 'y' : 'x';
+  refused(get_metrics(http, wrong), "a token differing in its last character");
+  refused(get_metrics(http, token + "x"), "a longer token");
+  refused(http.get("/metrics", {{"Authorization", "Basic " + token}}), "another scheme");
+  auto ok = get_metrics(http, token);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(ok.body.find("redoubt_http_requests_total"), std::string::npos);
+
+  int throttled = 0;
+  for (int i = 0; i < 10; ++i) throttled += get_metrics(http, token).status == 429;
+  EXPECT_GE(throttled, 5) << "/metrics is throttled per IP, token or not";
+  auto other = server.client();
+  other.set_source_address("127.0.0.2");
+  EXPECT_EQ(get_metrics(other, token).status, 200) << "another address has its own bucket";
+}
+
+TEST(Health, MetricsAreNotExposedWithoutAConfiguredToken) {
+  ensure_migrated();
+  server_options opts;
+  opts.metrics_token = false;
+  server_process server(opts);
+  server.start();
+  auto http = server.client();
+  auto plain = http.get("/metrics");
+  EXPECT_EQ(plain.status, 404) << plain.body;
+  EXPECT_EQ(plain.json().at("error").at("code").as_string(), "not_found");
+  EXPECT_EQ(get_metrics(http, "anything-at-all-0123456789abcdef0123").status, 404);
+  EXPECT_EQ(http.get("/healthz").status, 200);
+}
+
+// A token file shorter than 32 characters is refused at start-up.
+TEST(Health, AShortMetricsTokenIsRefusedAtStartUp) {
+  ensure_migrated();
+  server_options opts;
+  opts.metrics_token = false;
+  server_process server(opts);
+  write_secret_file(server.dir() + "/short.token", "too-short\n");
+  {
+    std::ifstream in(server.config_path());
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = config.find("[server]\n") + 9;
+    config.insert(at, "metrics_token_file = " + quote_toml(server.dir() + "/short.token") + "\n");
+    write_secret_file(server.config_path(), config);
+  }
+  EXPECT_ANY_THROW(server.start());
+  EXPECT_FALSE(server.running());
+  EXPECT_NE(server.log().find("metrics_token_file must hold at least 32 characters"), std::string::npos)
+      << server.log();
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // CHAT-06: `redoubtctl backup` then `redoubtctl restore` into a fresh database gives the same
 // data, and the restored audit chain still verifies.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "integration/api_env.hpp"
 
@@ -79,6 +83,85 @@ TEST(Backup, BackupThenRestoreIntoFreshDatabaseIsIdentical) {
   EXPECT_NE(again.second.find("not empty"), std::string::npos) << again.second;
   pg_cluster::shared().superuser_psql("DROP DATABASE redoubt_restore", "postgres");
   std::filesystem::remove_all(dir);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The backup never lands in a file someone else prepared: an existing file or a symlink at the
+// path (dangling or not) is refused and left as it was.
+TEST(Backup, AnExistingFileOrASymlinkAtThePathIsRefused) {
+  ensure_migrated();
+  temp_dir dir("redoubt-backup-");
+  const auto existing = dir.file("existing.dump");
+  write_secret_file(existing, "keep me");
+  auto over_file = run_ctl({"backup", existing});
+  EXPECT_NE(over_file.first, 0) << over_file.second;
+  EXPECT_NE(over_file.second.find("refusing"), std::string::npos) << over_file.second;
+  EXPECT_EQ(read_all(existing), "keep me");
+
+  const auto target = dir.file("elsewhere.dump");
+  const auto dangling = dir.file("dangling.dump");
+  ASSERT_EQ(::symlink(target.c_str(), dangling.c_str()), 0);
+  auto through_dangling = run_ctl({"backup", dangling});
+  EXPECT_NE(through_dangling.first, 0) << through_dangling.second;
+  EXPECT_FALSE(std::filesystem::exists(target)) << "the symlink was followed";
+
+  const auto link = dir.file("link.dump");
+  ASSERT_EQ(::symlink(existing.c_str(), link.c_str()), 0);
+  auto through_link = run_ctl({"backup", link});
+  EXPECT_NE(through_link.first, 0) << through_link.second;
+  EXPECT_EQ(read_all(existing), "keep me");
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+}
+
+// The file is 0600 from its creation, before pg_dump writes to it, whatever the caller's umask:
+// pg_dump is held on a table lock while the test looks at the file.
+TEST(Backup, TheFileIsPrivateFromCreationWhateverTheUmask) {
+  ensure_migrated();
+  temp_dir dir("redoubt-backup-");
+  const auto dump = dir.file("held.dump");
+  std::string holder_error;
+  std::thread holder([&holder_error] {
+    try {
+      pg_cluster::shared().superuser_psql(
+          "BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;");
+    } catch (const std::exception& e) {
+      holder_error = e.what();
+    }
+  });
+  const auto held = [] {
+    return pg_cluster::shared().superuser_psql(
+               "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+               "WHERE c.relname = 'schema_migrations' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+               .find('1') != std::string::npos;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!held() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  child_process backup("redoubtctl-backup");
+  const mode_t old_mask = ::umask(0);  // the child inherits a umask that hides nothing
+  backup.start({REDOUBTCTL_BIN, "--config", ctl_config(), "backup", dump}, dir.file("backup.log"));
+  ::umask(old_mask);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  struct stat st {};
+  while (::lstat(dump.c_str(), &st) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool dumping = backup.running();
+  ASSERT_EQ(::lstat(dump.c_str(), &st), 0) << backup.log();
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u) << "while pg_dump runs";
+  EXPECT_TRUE(dumping) << "pg_dump should still be waiting for the lock: " << backup.log();
+  holder.join();
+  EXPECT_EQ(holder_error, "");
+  auto status = backup.wait_exit(std::chrono::seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << backup.log();
+  ASSERT_EQ(::stat(dump.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_GT(st.st_size, 1000) << "a real dump";
 }
 
 }  // namespace

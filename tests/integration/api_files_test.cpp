@@ -143,7 +143,7 @@ const std::string png_head = std::string("\x89PNG\r\n\x1a\n", 8);
 
 // One counter from /metrics; -1 if absent.
 double metric(const std::string& name) {
-  auto text = server().client().get("/metrics").body;
+  auto text = server().metrics();
   auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }

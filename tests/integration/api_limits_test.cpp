@@ -269,7 +269,7 @@ TEST(Edge, SlowConsumerIsDisconnectedOthersUnaffected) {
   double closes = 0;
   const auto deadline = clock::now() + std::chrono::seconds(30);
   while (closes < 1 && clock::now() < deadline) {
-    auto m = sender.http.get("/metrics").body;
+    auto m = get_metrics(sender.http, server.metrics_token()).body;
     auto p = m.find("\nredoubt_ws_slow_consumer_closes_total ");
     if (p != std::string::npos) closes = std::stod(m.substr(p + 39));
     if (closes < 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -313,7 +313,7 @@ TEST(Edge, BlocklistedNetworkIsRefused) {
   server.start();
   EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION, "127.0.0.2"), 0);
   EXPECT_EQ(handshake_version(server.port(), server.ca_file(), TLS1_3_VERSION, "127.0.0.3"), TLS1_3_VERSION);
-  auto metrics = server.client().get("/metrics").body;
+  auto metrics = server.metrics();
   auto p = metrics.find("\nredoubt_blocked_connections_total ");
   ASSERT_NE(p, std::string::npos);
   EXPECT_GE(std::stod(metrics.substr(p + 35)), 1.0);

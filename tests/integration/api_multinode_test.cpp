@@ -215,7 +215,7 @@ TEST(MultiNode, TheBrokerSeesCiphertextAndCannotForgeOrReplay) {
     EXPECT_NE(f->as_object().at("type").as_string(), "event") << json::serialize(*f);
   while (auto f = on_a.try_read(std::chrono::milliseconds(300)))
     EXPECT_NE(f->as_object().at("type").as_string(), "event") << "forged or replayed: " << json::serialize(*f);
-  const auto metrics = alice.http.get("/metrics").body;
+  const auto metrics = get_metrics(alice.http, node_a.metrics_token()).body;
   EXPECT_NE(metrics.find("redoubt_bus_frames_refused_total{reason=\"malformed\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("redoubt_bus_frames_refused_total{reason=\"replayed\"} 1"), std::string::npos) << metrics;
 

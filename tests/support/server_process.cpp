@@ -91,7 +91,7 @@ db_config db_for(pg_role role) {
 std::string write_config(const std::string& dir, unsigned short port, int threads,
                          const std::vector<std::string>& extra_origins, const db_config& db,
                          const std::string& extra_toml, const std::string& web_root = {},
-                         const std::string& auth_toml = {}) {
+                         const std::string& auth_toml = {}, const std::string& server_toml = {}) {
   const std::string origin = "https://localhost:" + std::to_string(port);
   std::vector<std::string> origins{origin};
   for (const auto& o : extra_origins) {
@@ -114,6 +114,7 @@ std::string write_config(const std::string& dir, unsigned short port, int thread
   toml += "allowed_origins = [" + origin_list + "]\n";
   toml += "log_level = \"debug\"\n";
   if (!web_root.empty()) toml += "web_root = " + toml_string(web_root) + "\n";
+  toml += server_toml;
   toml += "[tls]\n";
   toml += "cert_file = " + toml_string(dir + "/tls/server.crt") + "\n";
   toml += "key_file = " + toml_string(dir + "/tls/server.key") + "\n";
@@ -189,8 +190,16 @@ void ensure_migrated() {
   });
 }
 
+std::string ctl_config(pg_role role) {
+  return ctl_config_dirs().config_for(role);
+}
+
+http_response get_metrics(https_client& client, const std::string& token) {
+  return client.get("/metrics", {{"Authorization", "Bearer " + token}});
+}
+
 std::pair<int, std::string> run_ctl(const std::vector<std::string>& args, pg_role role) {
-  std::vector<std::string> argv{REDOUBTCTL_BIN, "--config", ctl_config_dirs().config_for(role)};
+  std::vector<std::string> argv{REDOUBTCTL_BIN, "--config", ctl_config(role)};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv);
 }
@@ -219,8 +228,15 @@ server_process::server_process(server_options opts)
   log_path_ = dir_.file("server.log");
   auto db = db_for(pg_role::app);
   if (opts_.conninfo_rewrite) db.conninfo = opts_.conninfo_rewrite(db.conninfo);
+  std::string server_toml;
+  if (opts_.metrics_token) {
+    metrics_token_ = "metrics-" + std::to_string(::getpid()) + "-" + std::to_string(opts_.port) +
+                     "-0123456789abcdef0123456789abcdef";
+    write_private_file(dir_.file("metrics.token"), metrics_token_ + "\n");
+    server_toml = "metrics_token_file = " + toml_string(dir_.file("metrics.token")) + "\n";
+  }
   config_path_ = write_config(dir_.path(), opts_.port, opts_.threads, opts_.allowed_origins, db,
-                              opts_.extra_toml, opts_.web_root, opts_.auth_toml);
+                              opts_.extra_toml, opts_.web_root, opts_.auth_toml, server_toml);
 }
 
 server_process::~server_process() = default;
@@ -293,6 +309,22 @@ std::string server_process::log() const {
 
 https_client server_process::client() const {
   return https_client("localhost", opts_.port, ca_file_);
+}
+
+const std::string& server_process::metrics_token() const {
+  return metrics_token_;
+}
+
+header_list server_process::metrics_auth() const {
+  return {{"Authorization", "Bearer " + metrics_token_}};
+}
+
+std::string server_process::metrics() const {
+  auto c = client();
+  auto res = get_metrics(c, metrics_token_);
+  if (res.status != 200)
+    throw std::runtime_error("GET /metrics answered " + std::to_string(res.status) + ": " + res.body);
+  return std::move(res.body);
 }
 
 ws_client server_process::ws(const std::string& cookie_header,

@@ -25,6 +25,9 @@ struct server_options {
   // Added after "https://localhost:<port>" (always allowed).
   std::vector<std::string> allowed_origins = {"https://localhost"};
   std::string web_root;  // server.web_root when non-empty
+  // Writes <dir>/metrics.token (0600) and sets server.metrics_token_file (false: /metrics is
+  // not exposed).
+  bool metrics_token = true;
   // Rewrites the app role's conninfo (e.g. into a multi-host list) before it is written.
   std::function<std::string(const std::string&)> conninfo_rewrite;
 };
@@ -59,6 +62,11 @@ class server_process {
   std::string log() const;     // contents of server.log
 
   https_client client() const;  // a new client for this server (host "localhost")
+  // The bearer token of GET /metrics ("" when server_options::metrics_token is false), the
+  // header that carries it, and the metrics text fetched with it (throws unless 200).
+  const std::string& metrics_token() const;
+  header_list metrics_auth() const;
+  std::string metrics() const;
   ws_client ws(const std::string& cookie_header,
                std::optional<std::string> origin = std::nullopt) const;
 
@@ -68,6 +76,7 @@ class server_process {
   std::string ca_file_;
   std::string config_path_;
   std::string log_path_;
+  std::string metrics_token_;
   child_process process_;  // declared after dir_: stopped before the directory goes
 };
 
@@ -79,6 +88,10 @@ void ensure_migrated();
 // Exit code is -signal if it was killed by a signal.
 std::pair<int, std::string> run_ctl(const std::vector<std::string>& args,
                                     pg_role role = pg_role::owner);
+// The config file run_ctl passes for that role (to run redoubtctl some other way).
+std::string ctl_config(pg_role role = pg_role::owner);
+// GET /metrics with the server's bearer token, through `client` (another source address, say).
+http_response get_metrics(https_client& client, const std::string& token);
 
 // Helpers shared with other harness code.
 void write_secret_file(const std::string& path, std::string_view content);  // 0600

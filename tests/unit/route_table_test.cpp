@@ -80,10 +80,13 @@ TEST(RouteTable, EveryRowIsWellFormed) {
     EXPECT_EQ(handlers, 1) << r.method << " " << r.pattern;
     EXPECT_TRUE(seen.insert(std::string(r.method) + " " + std::string(r.pattern)).second)
         << "declared twice: " << r.method << " " << r.pattern;
-    const bool ops = r.pattern == "/healthz" || r.pattern == "/readyz" || r.pattern == "/metrics";
+    const bool probe = r.pattern == "/healthz" || r.pattern == "/readyz";
+    const bool ops = probe || r.pattern == "/metrics";
     EXPECT_TRUE(ops || r.pattern.starts_with("/api/v1/")) << r.pattern;
     // Only the probes skip the rate limits; admin pages need a session like any other.
-    EXPECT_EQ(r.rate == rate_class::unlimited, ops) << r.pattern;
+    EXPECT_EQ(r.rate == rate_class::unlimited, probe) << r.pattern;
+    // /metrics needs the scrape token (and only /metrics takes it).
+    EXPECT_EQ(r.who == caller::scraper, r.pattern == "/metrics") << r.pattern;
     if (r.pattern.starts_with("/api/v1/admin/")) {
       EXPECT_EQ(r.who, caller::admin) << r.pattern;
     }
